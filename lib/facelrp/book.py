@@ -1,0 +1,53 @@
+"""The book's pages: execute a MyST text notebook with papermill into a renderable .ipynb."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import jupytext
+import nbformat
+import papermill
+
+__all__ = ["execute_page", "PageError"]
+
+
+class PageError(RuntimeError):
+    """An executed page holds an error output."""
+
+
+def execute_page(source: str | os.PathLike, output: str | os.PathLike, *, parameters: dict, cwd: str | os.PathLike) -> Path:
+    """Execute the jupytext notebook `source` with `parameters` and write it to `output`.
+
+    The author's default ``parameters`` cell is removed from the rendered page and the
+    values papermill injected are kept behind a toggle ("hide-cell"), so a reader sees
+    which setting ran without the page opening on code. The output is written to a
+    temporary file and renamed into place, so an interrupted run leaves no half page.
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        A cell raised; the partly executed notebook is not kept.
+    """
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    notebook = jupytext.read(source)
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    with tempfile.TemporaryDirectory(dir=output.parent, prefix=".page-") as scratch:
+        unexecuted = Path(scratch) / "in.ipynb"
+        executed = Path(scratch) / "out.ipynb"
+        nbformat.write(notebook, unexecuted)
+        papermill.execute_notebook(
+            str(unexecuted), str(executed), parameters=parameters, cwd=str(cwd), progress_bar=False, kernel_name="python3"
+        )
+        result = nbformat.read(executed, as_version=4)
+        for cell in result.cells:
+            tags = cell.metadata.setdefault("tags", [])
+            if "injected-parameters" in tags:
+                tags.append("hide-cell")
+            elif "parameters" in tags and "remove-cell" not in tags:
+                tags.append("remove-cell")
+        nbformat.write(result, executed)
+        os.replace(executed, output)
+    return output

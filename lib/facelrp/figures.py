@@ -1,0 +1,70 @@
+"""One function per figure of the book; each returns a matplotlib Figure and does no I/O."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
+
+from . import faces
+from .datasets import GENDERS, FaceDataset
+
+__all__ = ["figure1c", "part_labels", "PART_COLOURS"]
+
+#: One colour per part label, in `faces.PARTS` order (colour-blind-safe Okabe-Ito hues).
+PART_COLOURS = (
+    "#bbbbbb", "#e69f00", "#56b4e9", "#009e73", "#000000",
+    "#d55e00", "#cc79a7", "#f0e442", "#0072b2",
+)
+
+
+def figure1c(data: FaceDataset, *, n_identities: int = 6, seed: int = 0) -> plt.Figure:
+    """Paper Figure 1c: identities (rows, half female, half male) across all views (columns)."""
+    rng = np.random.default_rng(seed)
+    per_identity = data.identity_gender()
+    chosen = []
+    for code in (0, 1):
+        pool = np.flatnonzero(per_identity == code)
+        chosen += list(rng.choice(pool, size=min(n_identities // 2, pool.size), replace=False))
+    views = np.unique(data.view)
+    fig, axes = plt.subplots(len(chosen), len(views), figsize=(0.62 * len(views) + 0.9, 0.66 * len(chosen) + 0.3),
+                             squeeze=False, gridspec_kw={"wspace": 0.04, "hspace": 0.06})
+    for row, ident in enumerate(chosen):
+        for col, view in enumerate(views):
+            ax = axes[row, col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            match = np.flatnonzero((data.identity == ident) & (data.view == view))
+            if match.size:
+                ax.imshow(data.images[match[0]], cmap="gray", vmin=0, vmax=255)
+            if row == 0:
+                ax.set_title(f"{view:+d}°", fontsize=8)
+            if col == 0:
+                ax.set_ylabel(GENDERS[per_identity[ident]], fontsize=8)
+    fig.subplots_adjust(left=0.05, right=0.995, top=0.93, bottom=0.01)
+    return fig
+
+
+def part_labels(data: FaceDataset, *, n_faces: int = 4, seed: int = 0) -> plt.Figure:
+    """Frontal faces above their per-pixel part labels, with a legend of the parts."""
+    if data.parts is None:
+        raise ValueError("this data set has no part labels (only the synthetic faces carry them)")
+    front = data.frontal()
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(front), size=min(n_faces, len(front)), replace=False)
+    cmap = ListedColormap(PART_COLOURS)
+    fig, axes = plt.subplots(2, len(chosen), figsize=(2.0 * len(chosen) + 1.8, 4.3), squeeze=False)
+    for col, i in enumerate(chosen):
+        axes[0, col].imshow(front.images[i], cmap="gray", vmin=0, vmax=255)
+        axes[1, col].imshow(front.parts[i], cmap=cmap, vmin=-0.5, vmax=len(faces.PARTS) - 0.5,
+                            interpolation="nearest")
+        axes[0, col].set_title(front.identity_names[front.identity[i]], fontsize=9)
+        for ax in axes[:, col]:
+            ax.axis("off")
+    handles = [Patch(color=c, label=name.replace("_", " ")) for name, c in zip(faces.PARTS, PART_COLOURS)]
+    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 0.82, 1))
+    return fig

@@ -1,0 +1,74 @@
+"""The three settings of the book (smoke, demo, paper), read from ``profiles.yml``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+__all__ = ["PROFILE_NAMES", "Profile", "load_profile"]
+
+_FILE = Path(__file__).with_name("profiles.yml")
+PROFILE_NAMES = ("smoke", "demo", "paper")
+_FACE_SOURCES = ("synthetic", "folder")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One setting: its name, whether it runs on stand-ins, and per-stage parameters."""
+
+    name: str
+    description: str
+    stand_in: bool
+    faces: dict
+
+    @property
+    def setting(self) -> str:
+        """A phrase for figure captions: which data and weights made the result."""
+        if self.stand_in:
+            return f"{self.name} profile: synthetic stand-ins, not the paper's data"
+        return f"{self.name} profile: the paper's data and weights"
+
+    def results_dir(self, root: str | os.PathLike | None = None) -> Path:
+        """Where this profile's artifacts live: ``<root>/<name>``.
+
+        Without `root`: ``$FACELRP_RESULTS`` if set, else ``results/`` in the project
+        folder found above the working directory (so a notebook opened from
+        ``notebooks/`` finds the same files as the pipeline).
+        """
+        if root is None:
+            root = os.environ.get("FACELRP_RESULTS") or _project_root() / "results"
+        return Path(root) / self.name
+
+
+def _project_root() -> Path:
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "workflow" / "Snakefile").is_file():
+            return folder
+    return here
+
+
+def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
+    """The profile called `name`, from `path` (default: the package's profiles.yml).
+
+    Raises
+    ------
+    ValueError
+        `name` is not a profile in the file, or the entry is malformed.
+    """
+    path = Path(path) if path is not None else _FILE
+    with open(path) as handle:
+        entries = yaml.safe_load(handle)
+    if name not in entries:
+        raise ValueError(f"profile {name!r} is not one of {sorted(entries)} (defined in {path})")
+    entry = entries[name]
+    missing = {"description", "stand_in", "faces"} - set(entry)
+    if missing:
+        raise ValueError(f"{path}: profile {name!r} lacks {sorted(missing)}")
+    source = entry["faces"].get("source")
+    if source not in _FACE_SOURCES:
+        raise ValueError(f"{path}: profile {name!r} faces.source {source!r} is not one of {list(_FACE_SOURCES)}")
+    return Profile(name=name, description=entry["description"], stand_in=bool(entry["stand_in"]), faces=dict(entry["faces"]))
