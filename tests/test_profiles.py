@@ -1,0 +1,29 @@
+import pytest
+
+from facelrp.profiles import PROFILE_NAMES, load_profile
+
+
+def test_the_three_profiles_load():
+    smoke, demo, paper = (load_profile(n) for n in PROFILE_NAMES)
+    assert smoke.faces["n_male"] + smoke.faces["n_female"] == 12 and smoke.faces["size"] == 32
+    assert (demo.faces["n_male"], demo.faces["n_female"], demo.faces["size"]) == (44, 57, 64)
+    assert paper.faces["source"] == "folder" and paper.faces["size"] == 224
+    assert smoke.stand_in and demo.stand_in and not paper.stand_in
+    assert "stand-ins" in demo.setting and "paper's data" in paper.setting
+
+
+def test_unknown_profile_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"profile 'dmeo' is not one of \['demo', 'paper', 'smoke'\]"):
+        load_profile("dmeo")
+
+
+def test_bad_face_source(tmp_path):
+    path = tmp_path / "profiles.yml"
+    path.write_text("x:\n  description: d\n  stand_in: true\n  faces: {source: web}\n")
+    with pytest.raises(ValueError, match=r"faces.source 'web' is not one of \['synthetic', 'folder'\]"):
+        load_profile("x", path)
+
+
+def test_results_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("FACELRP_RESULTS", str(tmp_path))
+    assert load_profile("smoke").results_dir() == tmp_path / "smoke"
