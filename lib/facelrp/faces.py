@@ -1,15 +1,8 @@
-"""Parametric 3D faces rendered with numpy: identities, views, shading and part labels.
+"""Parametric 3D faces: identities, gender-conditioned parameters, views and part labels.
 
 A face is a union of ellipsoids (cranium, jaw, neck, nose, eyes, brows, lips, ears, hair,
-facial hair), each carrying a part label. Images are made by casting one orthographic ray
-per sub-pixel and intersecting it analytically with every ellipsoid (a quadratic per
-primitive, vectorised over pixels); the nearest hit wins (depth test), its surface normal
-gives Lambertian + ambient shading, and sub-pixels are averaged (antialiasing). The part
-label of a pixel is the label of its central sub-pixel.
-
-Why hand-written: no library in the pinned stack renders shaded, labelled 3D scenes
-offline without a GPU or an OpenGL context, and the analytic form keeps it fast (about
-150 images/s at 64 px on one core) and bit-for-bit deterministic.
+facial hair), each carrying a part label, rendered by `render.render` (analytic ray
+casting with depth test, Lambertian shading and antialiasing).
 
 Coordinates: head space has x to the head's left-right (viewer's right at yaw 0), y up,
 z out of the face (towards the viewer at yaw 0); one unit is about half a head height.
@@ -18,9 +11,9 @@ Positive yaw turns the face towards the viewer's right.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
+
+from .render import Ellipsoid, render, rot_x, rot_y, rot_z
 
 __all__ = [
     "PARTS",
@@ -148,33 +141,6 @@ def sample_disjoint_identities(
 # --------------------------------------------------------------------------- geometry
 
 
-@dataclass
-class _Ellipsoid:
-    center: tuple[float, float, float]
-    radii: tuple[float, float, float]
-    part: str
-    albedo: float
-    rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
-    # half-spaces (normal, offset) in head space: a hit p is kept where normal.p + offset >= 0
-    clips: tuple = ()
-    striped: bool = False
-
-
-def _rot_x(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
-
-
-def _rot_y(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-
-def _rot_z(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
-
-
 def _face_surface(p: dict) -> callable:
     """z of the skin surface (cranium or jaw, whichever is in front) at head-space x, y."""
     shells = [
@@ -197,10 +163,14 @@ def _follow_surface(surface, x: float, y: float) -> np.ndarray:
     """Rotation about y that lays a feature's x axis along the curved skin at (x, y)."""
     h = 1e-3
     slope = (surface(x + h, y) - surface(x - h, y)) / (2 * h)
-    return _rot_y(-np.arctan(slope))
+    return rot_y(-np.arctan(slope))
 
 
-def _face_primitives(p: dict, expression: dict) -> list[_Ellipsoid]:
+def _prim(center, radii, part: str, albedo: float, **kwargs) -> Ellipsoid:
+    return Ellipsoid(center, radii, _LABEL[part], albedo, **kwargs)
+
+
+def _face_primitives(p: dict, expression: dict) -> list[Ellipsoid]:
     smile = expression.get("smile", 0.0)
     mouth_open = expression.get("mouth_open", 0.0)
     brow_raise = expression.get("brow_raise", 0.0)
@@ -209,22 +179,22 @@ def _face_primitives(p: dict, expression: dict) -> list[_Ellipsoid]:
     hair = p["hair_tone"]
     surface = _face_surface(p)
     prims = [
-        _Ellipsoid((0.0, 0.08, 0.0), (p["head_width"], p["head_height"], p["head_depth"]), "skin", skin),
-        _Ellipsoid((0.0, -0.30, 0.10), (p["jaw_width"], p["chin_length"], 0.72), "skin", skin),
-        _Ellipsoid((0.0, -1.25, -0.15), (0.33, 0.75, 0.36), "skin", 0.85 * skin),
+        _prim((0.0, 0.08, 0.0), (p["head_width"], p["head_height"], p["head_depth"]), "skin", skin),
+        _prim((0.0, -0.30, 0.10), (p["jaw_width"], p["chin_length"], 0.72), "skin", skin),
+        _prim((0.0, -1.25, -0.15), (0.33, 0.75, 0.36), "skin", 0.85 * skin),
     ]
 
     # nose: a vertical ellipsoid tilted so that its tip points down and out
     ey = p["eye_height"]
     nose_y = ey - p["nose_length"] - 0.02
     nose_z = surface(0.0, nose_y) - 0.6 * p["nose_protrusion"] + 0.05
-    prims.append(_Ellipsoid((0.0, nose_y, nose_z), (p["nose_width"], p["nose_length"], p["nose_protrusion"]),
-                            "nose", skin, rotation=_rot_x(-0.25)))
+    prims.append(_prim((0.0, nose_y, nose_z), (p["nose_width"], p["nose_length"], p["nose_protrusion"]),
+                            "nose", skin, rotation=rot_x(-0.25)))
     # nostrils: two small dark ellipsoids under the tip
     tip_y = nose_y - 0.8 * p["nose_length"]
     for side in (-1, 1):
         x = side * 0.45 * p["nose_width"]
-        prims.append(_Ellipsoid((x, tip_y, nose_z + 0.55 * p["nose_protrusion"]),
+        prims.append(_prim((x, tip_y, nose_z + 0.55 * p["nose_protrusion"]),
                                 (0.32 * p["nose_width"], 0.018, 0.05), "nose", 0.35 * skin))
 
     # eyes: eyeball (white) with a dark iris, laid on the skin; a lid of skin above
@@ -233,19 +203,19 @@ def _face_primitives(p: dict, expression: dict) -> list[_Ellipsoid]:
         rot = _follow_surface(surface, x, ey)
         z = surface(x, ey)
         size = p["eye_size"]
-        prims.append(_Ellipsoid((x, ey, z - 0.03), (1.1 * size, 0.55 * size, 0.06), "eyes", 0.92, rotation=rot))
+        prims.append(_prim((x, ey, z - 0.03), (1.1 * size, 0.55 * size, 0.06), "eyes", 0.92, rotation=rot))
         iris_z = z - 0.03 + 0.06 * rot[2, 2] - 0.012
-        prims.append(_Ellipsoid((x + 0.06 * rot[0, 2], ey, iris_z), (0.45 * size, 0.45 * size, 0.02),
+        prims.append(_prim((x + 0.06 * rot[0, 2], ey, iris_z), (0.45 * size, 0.45 * size, 0.02),
                                 "eyes", 0.10, rotation=rot))
-        prims.append(_Ellipsoid((x, ey + 0.42 * size, z - 0.02), (1.2 * size, 0.25 * size, 0.055),
+        prims.append(_prim((x, ey + 0.42 * size, z - 0.02), (1.2 * size, 0.25 * size, 0.055),
                                 "skin", 0.8 * skin, rotation=rot))
 
     # brows: thin flat ellipsoids above the eyes, tilted with the outer end up
     by = ey + p["brow_height"] + 0.05 * brow_raise
     for side in (-1, 1):
         x = side * p["eye_spacing"]
-        rot = _follow_surface(surface, x, by) @ _rot_z(side * p["brow_tilt"])
-        prims.append(_Ellipsoid((x, by, surface(x, by) - 0.02), (0.14, p["brow_thickness"], 0.045),
+        rot = _follow_surface(surface, x, by) @ rot_z(side * p["brow_tilt"])
+        prims.append(_prim((x, by, surface(x, by) - 0.02), (0.14, p["brow_thickness"], 0.045),
                                 "brows", 0.75 * min(hair, 0.45), rotation=rot))
 
     # mouth: two halves of each lip, corners lifted by a smile; dark interior when open
@@ -254,20 +224,20 @@ def _face_primitives(p: dict, expression: dict) -> list[_Ellipsoid]:
     lip = p["lip_thickness"]
     mz = surface(0.0, my) - 0.02
     for side in (-1, 1):
-        rot = _rot_z(side * 0.35 * smile)
+        rot = rot_z(side * 0.35 * smile)
         upper = (side * 0.45 * mw, my + 0.55 * lip + 0.02 * mouth_open, mz)
         lower = (side * 0.42 * mw, my - 0.65 * lip - 0.04 * mouth_open, mz)
-        prims.append(_Ellipsoid(upper, (0.6 * mw, 0.55 * lip, 0.045), "mouth", 0.7 * skin, rotation=rot))
-        prims.append(_Ellipsoid(lower, (0.55 * mw, 0.7 * lip, 0.05), "mouth", 0.75 * skin, rotation=rot))
+        prims.append(_prim(upper, (0.6 * mw, 0.55 * lip, 0.045), "mouth", 0.7 * skin, rotation=rot))
+        prims.append(_prim(lower, (0.55 * mw, 0.7 * lip, 0.05), "mouth", 0.75 * skin, rotation=rot))
     if mouth_open > 0:
-        prims.append(_Ellipsoid((0.0, my - 0.01 * mouth_open, mz - 0.015),
+        prims.append(_prim((0.0, my - 0.01 * mouth_open, mz - 0.015),
                                 (0.85 * mw, 0.2 * lip + 0.04 * mouth_open, 0.04), "mouth", 0.08))
 
     # ears: at the sides, flared outwards
     for side in (-1, 1):
-        prims.append(_Ellipsoid((side * (p["head_width"] + 0.01), ey - 0.1, -0.05),
+        prims.append(_prim((side * (p["head_width"] + 0.01), ey - 0.1, -0.05),
                                 (0.055, p["ear_size"], 0.12), "ears", 0.93 * skin,
-                                rotation=_rot_y(side * 0.5)))
+                                rotation=rot_y(side * 0.5)))
 
     # hair: a cap around the cranium cut by a plane that runs from the hairline at the
     # front down to the nape at the back; long hair adds a mane behind the face
@@ -276,12 +246,12 @@ def _face_primitives(p: dict, expression: dict) -> list[_Ellipsoid]:
     hw, hh, hd = p["head_width"], p["head_height"], p["head_depth"]
     drop = 0.8 + 0.6 * length
     cap_clip = ((np.array([0.0, 1.0, -drop / (2 * hd)]), -p["hairline"] + drop / 2),)
-    prims.append(_Ellipsoid((0.0, 0.10, -0.04), (hw + vol, hh + vol, hd + vol), "hair", hair,
-                            clips=cap_clip, striped=True))
+    prims.append(_prim((0.0, 0.10, -0.04), (hw + vol, hh + vol, hd + vol), "hair", hair,
+                            clips=cap_clip, stripes=55.0))
     if length > 0.35:
         mane_h = 0.75 + 0.6 * length
-        prims.append(_Ellipsoid((0.0, 0.95 - mane_h, -0.28), (hw + vol + 0.06, mane_h, 0.62), "hair", hair,
-                                clips=((np.array([0.0, 0.0, -1.0]), 0.05),), striped=True))
+        prims.append(_prim((0.0, 0.95 - mane_h, -0.28), (hw + vol + 0.06, mane_h, 0.62), "hair", hair,
+                                clips=((np.array([0.0, 0.0, -1.0]), 0.05),), stripes=55.0))
 
     # facial hair: a beard shell around the jaw below the mouth, and a moustache
     fh = p["facial_hair"]
@@ -291,23 +261,16 @@ def _face_primitives(p: dict, expression: dict) -> list[_Ellipsoid]:
             (np.array([0.0, -1.0, 0.0]), my - 1.6 * lip),
             (np.array([0.0, 0.0, 1.0]), 0.05),
         )
-        prims.append(_Ellipsoid((0.0, -0.30, 0.10), (p["jaw_width"] + 0.035, p["chin_length"] + 0.035, 0.755),
-                                "facial_hair", beard_tone, clips=beard_clip, striped=True))
+        prims.append(_prim((0.0, -0.30, 0.10), (p["jaw_width"] + 0.035, p["chin_length"] + 0.035, 0.755),
+                                "facial_hair", beard_tone, clips=beard_clip, stripes=55.0))
         if fh > 0.55:
-            prims.append(_Ellipsoid((0.0, my + 1.3 * lip + 0.02, mz + 0.015), (0.55 * mw + 0.03, 0.028, 0.05),
+            prims.append(_prim((0.0, my + 1.3 * lip + 0.02, mz + 0.015), (0.55 * mw + 0.03, 0.028, 0.05),
                                     "facial_hair", beard_tone))
     return prims
 
 
-# --------------------------------------------------------------------------- rendering
-
 _EXTENT = 1.45  # half-width of the field of view in head units (at scale 1)
 _CENTER_Y = -0.12  # head-space y at the image centre
-
-
-def _unit(v) -> np.ndarray:
-    v = np.asarray(v, dtype=float)
-    return v / np.linalg.norm(v)
 
 
 def render_face(
@@ -324,7 +287,7 @@ def render_face(
     supersample: int = 3,
     albedo_override: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Render one face.
+    """Render one face (see `render.render` for how).
 
     Parameters
     ----------
@@ -353,168 +316,18 @@ def render_face(
     image : (size, size) float32 in [0, 1], background `BACKGROUND`
     labels : (size, size) uint8, indices into `PARTS`
     """
-    if supersample % 2 != 1:
-        raise ValueError(f"supersample must be odd, got {supersample}")
     p = dict(zip(PARAM_NAMES, np.asarray(params, dtype=float)))
     prims = _face_primitives(p, expression or {})
     if albedo_override:
+        overrides = {_LABEL[part]: value for part, value in albedo_override.items()}
         for prim in prims:
-            if prim.part in albedo_override:
-                prim.albedo = albedo_override[prim.part]
-
-    # camera: world = R @ head ; rays travel along -z from z = _Z0
-    rot = _rot_y(np.radians(yaw)) @ _rot_x(-np.radians(pitch))
-    n = size * supersample
-    half = _EXTENT / scale
-    step = 2 * half / n
-    grid = _Grid(
-        x0=-half + step / 2 - 2 * half * shift[0],
-        y0=_CENTER_Y + half - step / 2 + 2 * half * shift[1],  # row 0 at the top
-        step=step,
-        n=n,
+            prim.albedo = overrides.get(prim.label, prim.albedo)
+    rot = rot_y(np.radians(yaw)) @ rot_x(-np.radians(pitch))
+    image, labels = render(
+        prims, rot, size=size, extent=_EXTENT, center_y=_CENTER_Y, light=light, ambient=ambient,
+        scale=scale, shift=shift, background=BACKGROUND, supersample=supersample,
     )
-
-    best_t = np.full((n, n), np.inf, dtype=np.float32)
-    best_k = np.full((n, n), -1)
-    xs, ys = grid.xs, grid.ys
-    for k, prim in enumerate(prims):
-        window = grid.window(prim, rot)
-        if window is None:
-            continue
-        rows, cols = window
-        t = _intersect(prim, rot, xs[cols], ys[rows])
-        closer = t < best_t[rows, cols]
-        best_t[rows, cols] = np.where(closer, t, best_t[rows, cols])
-        best_k[rows, cols] = np.where(closer, k, best_k[rows, cols])
-
-    # shade the hit sub-pixels, grouped by the primitive that won them (one sort)
-    shade = np.full(n * n, BACKGROUND)
-    labels = np.zeros(n * n, dtype=np.uint8)
-    winner = best_k.ravel()
-    hit = np.flatnonzero(winner >= 0)
-    hit = hit[np.argsort(winner[hit], kind="stable")]
-    bounds = np.searchsorted(winner[hit], np.arange(len(prims) + 1))
-    xs, ys, flat_t = grid.xs, grid.ys, best_t.ravel()
-    light_dir = _unit(light)
-    for k, prim in enumerate(prims):
-        sel = hit[bounds[k] : bounds[k + 1]]
-        if sel.size == 0:
-            continue
-        x, y, z = xs[sel % n], ys[sel // n], _Z0 - flat_t[sel]
-        lambert = np.clip(_normal_dot(prim, rot, x, y, z, light_dir), 0.0, None)
-        albedo = prim.albedo
-        if prim.striped:
-            # strands radiating from the crown: a soft periodic modulation of the albedo
-            hx = rot[0, 0] * x + rot[1, 0] * y + rot[2, 0] * z  # head = rot.T @ world
-            hy = rot[0, 1] * x + rot[1, 1] * y + rot[2, 1] * z
-            hz = rot[0, 2] * x + rot[1, 2] * y + rot[2, 2] * z
-            albedo = albedo * (1 + 0.12 * np.sin(55 * np.arctan2(hx, hy - 0.3 + 1e-9) + 4 * hz))
-        shade[sel] = np.clip(albedo * (ambient + (1 - ambient) * lambert), 0.0, 1.0)
-        labels[sel] = _LABEL[prim.part]
-    shade = shade.reshape(n, n)
-    labels = labels.reshape(n, n)
-
-    ss = supersample
-    image = shade.reshape(size, ss, size, ss).mean(axis=(1, 3)).astype(np.float32)
-    labels = labels[ss // 2 :: ss, ss // 2 :: ss].copy()
-    return image, labels
-
-
-_Z0 = 3.0  # rays start in front of every primitive (heads lie within |z| < 2)
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """Sub-pixel ray positions: x = x0 + step * col, y = y0 - step * row."""
-
-    x0: float
-    y0: float
-    step: float
-    n: int
-
-    @property
-    def xs(self) -> np.ndarray:
-        return self.x0 + self.step * np.arange(self.n)
-
-    @property
-    def ys(self) -> np.ndarray:
-        return self.y0 - self.step * np.arange(self.n)
-
-    def window(self, prim: _Ellipsoid, rot: np.ndarray):
-        """Row and column slices covering the primitive's screen bounding box, or None."""
-        # the ellipsoid is A u + c for |u| <= 1, so its x extent is c_x +- |A[0]|
-        a_mat = (rot[:2] @ prim.rotation) * prim.radii
-        center = rot[:2] @ prim.center
-        hx, hy = np.sqrt((a_mat * a_mat).sum(axis=1))
-        c0 = max(int(np.floor((center[0] - hx - self.x0) / self.step)), 0)
-        c1 = min(int(np.ceil((center[0] + hx - self.x0) / self.step)) + 1, self.n)
-        r0 = max(int(np.floor((self.y0 - center[1] - hy) / self.step)), 0)
-        r1 = min(int(np.ceil((self.y0 - center[1] + hy) / self.step)) + 1, self.n)
-        if c0 >= c1 or r0 >= r1:
-            return None
-        return slice(r0, r1), slice(c0, c1)
-
-
-def _local_transform(prim: _Ellipsoid, rot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """M, m such that the primitive is the unit sphere |M w + m| = 1 in world space w."""
-    inv_r = np.diag(1.0 / np.asarray(prim.radii))
-    m_mat = inv_r @ prim.rotation.T @ rot.T
-    m_vec = -inv_r @ prim.rotation.T @ np.asarray(prim.center)
-    return m_mat, m_vec
-
-
-def _intersect(prim: _Ellipsoid, rot: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Ray parameter t of the visible hit of the rays (x, y, _Z0) + t (0, 0, -1).
-
-    `xs` are the columns and `ys` the rows of a sub-grid; returns (len(ys), len(xs)),
-    inf on a miss. In unit-sphere space the ray is f + t e with f affine in (x, y), so
-    the quadratic's b is affine and its c quadratic in (x, y): evaluated by broadcasting.
-    """
-    m_mat, m_vec = _local_transform(prim, rot)
-    mx, my, mz = m_mat[:, 0], m_mat[:, 1], m_mat[:, 2]
-    e = -mz
-    k = _Z0 * mz + m_vec
-    a = e @ e
-    # b = bx(x) + by(y); c = cx(x) + cy(y) + 2 (mx.my) x y: 1-D parts first, then broadcast
-    # (the 1-D parts in float64, the 2-D combination in float32: half the memory traffic)
-    f32 = np.float32
-    bx, by = (2 * (mx @ e) * xs).astype(f32), (2 * ((my @ e) * ys + k @ e)).astype(f32)
-    cx = (((mx @ mx) * xs + 2 * (mx @ k)) * xs).astype(f32)
-    cy = (((my @ my) * ys + 2 * (my @ k)) * ys + (k @ k - 1)).astype(f32)
-    b = bx[None, :] + by[:, None]
-    c = cx[None, :] + cy[:, None] + (2 * (mx @ my) * xs).astype(f32)[None, :] * ys.astype(f32)[:, None]
-    disc = b * b - f32(4 * a) * c
-    hit = disc > 0
-    if not prim.clips:
-        root = np.sqrt(np.where(hit, disc, 0.0))
-        return np.where(hit, (-b - root) / f32(2 * a), np.inf)
-    # clipped primitive: the near surface if it survives the clips, else the far one.
-    # A clip n.h + o >= 0 in head space h = rot.T w is affine in the ray's (x, y, t).
-    root = np.sqrt(np.where(hit, disc, 0.0))
-    t_near = (-b - root) / f32(2 * a)
-    t_far = (-b + root) / f32(2 * a)
-    keep_near, keep_far = hit.copy(), hit.copy()
-    for normal, offset in prim.clips:
-        w = rot @ normal
-        base = (w[0] * xs)[None, :] + (w[1] * ys + w[2] * _Z0 + offset)[:, None]
-        keep_near &= base - w[2] * t_near >= 0
-        keep_far &= base - w[2] * t_far >= 0
-    return np.where(keep_near, t_near, np.where(keep_far, t_far, np.inf))
-
-
-def _normal_dot(prim: _Ellipsoid, rot: np.ndarray, x, y, z, light: np.ndarray) -> np.ndarray:
-    """Cosine between the light and the unit normal, turned to the viewer, at world points."""
-    m_mat, m_vec = _local_transform(prim, rot)
-    # the normal is the gradient of |M w + m|^2 / 2 = G w + g with G = M.T M, g = M.T m
-    gram, g = m_mat.T @ m_mat, m_mat.T @ m_vec
-    nx = gram[0, 0] * x + gram[0, 1] * y + gram[0, 2] * z + g[0]
-    ny = gram[1, 0] * x + gram[1, 1] * y + gram[1, 2] * z + g[1]
-    nz = gram[2, 0] * x + gram[2, 1] * y + gram[2, 2] * z + g[2]
-    # seen from inside (a clipped shell's far side) the outward normal points away
-    toward_viewer = np.where(nz < 0, -1.0, 1.0)
-    return toward_viewer * (nx * light[0] + ny * light[1] + nz * light[2]) / np.sqrt(
-        nx * nx + ny * ny + nz * nz
-    )
+    return image, np.where(labels < 0, 0, labels).astype(np.uint8)  # background is label 0
 
 
 def render_views(
