@@ -43,6 +43,78 @@ def _execute_page(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
+def _pretrain(args: argparse.Namespace) -> None:
+    """Make a stand-in trunk: render its corpus, train, fold BatchNorm, save with its record."""
+    import shlex
+
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    from . import objects, pretrain, vgg
+
+    profile = load_profile(args.profile)
+    spec = vgg.TrunkSpec(**profile.trunks["spec"])
+    settings = dict(profile.trunks["pretrain"])
+    size = spec.input_size
+    if args.source == "imagenet":
+        images, labels = objects.object_corpus(
+            settings["classes"], settings["images_per_class"], size=size, seed=settings["seed"], progress=True
+        )
+        corpus = {
+            "name": "procedural objects (stand-in for ImageNet)",
+            "generator": "facelrp.objects.object_corpus",
+            "classes": settings["classes"],
+            "images_per_class": settings["images_per_class"],
+            "seed": settings["seed"],
+        }
+    else:
+        _, analysis = datasets.vpnl_identities(
+            n_male=profile.faces.get("n_male", 44), n_female=profile.faces.get("n_female", 57),
+            seed=profile.faces.get("seed", 0),
+        )
+        faces = datasets.pretraining_faces(
+            analysis, n_identities=settings["classes"], images_per_identity=settings["images_per_class"],
+            size=size, seed=settings["seed"] + 1, progress=True,
+        )
+        images, labels = faces.images, faces.identity
+        corpus = {
+            "name": "synthetic face identities disjoint from the analysis set (stand-in for VGGFace)",
+            "generator": "facelrp.datasets.pretraining_faces",
+            "classes": settings["classes"],
+            "images_per_class": settings["images_per_class"],
+            "seed": settings["seed"] + 1,
+            "disjoint_from": f"the {profile.name} profile's {len(analysis)} analysis identities (min_distance 2.0)",
+        }
+    trunk, record = pretrain.pretrain_trunk(
+        images, labels, spec, epochs=settings["epochs"], batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"], seed=settings["seed"],
+    )
+    record.update({
+        "source": args.source,
+        "profile": profile.name,
+        "corpus": corpus,
+        "command": shlex.join(["python", "-m", "facelrp", "pretrain", "--profile", profile.name,
+                               "--source", args.source, "--threads", str(args.threads or 0)]),
+        "code_version": __import__("facelrp").__version__,
+        "git_commit": _git_commit(),
+    })
+    out = Path(args.out) if args.out else profile.trunk_path(args.source)
+    sha = vgg.save_trunk(trunk, out, record)
+    print(f"wrote {out} (sha256 {sha[:12]}...): held-out accuracy {record['holdout_accuracy']:.3f}")
+
+
+def _git_commit() -> str | None:
+    import subprocess
+
+    try:
+        run = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10)
+    except OSError:
+        return None
+    return run.stdout.strip() or None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m facelrp", description=__doc__)
     stages = parser.add_subparsers(dest="stage", required=True)
@@ -61,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     page.add_argument("--out", required=True, help="the executed .ipynb")
     page.add_argument("--cwd", default=".", help="working directory of the kernel (the project folder)")
     page.set_defaults(run=_execute_page)
+    pre = stages.add_parser("pretrain", help="make a stand-in trunk (render corpus, train, fold, save)")
+    pre.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    pre.add_argument("--source", choices=("imagenet", "vggface"), required=True)
+    pre.add_argument("--out", default=None, help="output .h5 (default: the profile's trunk path)")
+    pre.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: TensorFlow's default)")
+    pre.set_defaults(run=_pretrain)
     args = parser.parse_args(argv)
     args.run(args)
     return 0

@@ -29,6 +29,7 @@ __all__ = [
     "DatasetError",
     "FaceDataset",
     "synthetic_vpnl",
+    "vpnl_identities",
     "pretraining_faces",
     "load_folder",
     "caffe_preprocess",
@@ -186,6 +187,13 @@ def _to_uint8(images: np.ndarray) -> np.ndarray:
     return np.round(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8)
 
 
+def vpnl_identities(*, n_male: int = 44, n_female: int = 57, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The identities of `synthetic_vpnl` without rendering: (genders (n,), params (n, p))."""
+    rng = np.random.default_rng(seed)
+    genders = rng.permutation(np.r_[np.zeros(n_female, int), np.ones(n_male, int)])
+    return genders, faces.sample_identities(genders, rng)
+
+
 def synthetic_vpnl(
     *,
     n_male: int = 44,
@@ -205,9 +213,7 @@ def synthetic_vpnl(
     -------
     FaceDataset with ``n_identities * len(views)`` images, ordered by identity then view.
     """
-    rng = np.random.default_rng(seed)
-    genders = rng.permutation(np.r_[np.zeros(n_female, int), np.ones(n_male, int)])
-    params = faces.sample_identities(genders, rng)
+    genders, params = vpnl_identities(n_male=n_male, n_female=n_female, seed=seed)
     images, parts = [], []
     for p in tqdm(params, desc="rendering faces", unit="identity", disable=not progress):
         img, lab = faces.render_views(p, views, size=size, supersample=supersample)

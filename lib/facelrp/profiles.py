@@ -8,11 +8,14 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["PROFILE_NAMES", "Profile", "load_profile"]
+__all__ = ["PROFILE_NAMES", "TRUNK_SOURCES", "Profile", "load_profile"]
 
 _FILE = Path(__file__).with_name("profiles.yml")
 PROFILE_NAMES = ("smoke", "demo", "paper")
 _FACE_SOURCES = ("synthetic", "folder")
+_TRUNK_SOURCES = ("pretrain", "shipped", "real")
+#: The two pretraining sources of the paper, in book order.
+TRUNK_SOURCES = ("imagenet", "vggface")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Profile:
     description: str
     stand_in: bool
     faces: dict
+    trunks: dict
 
     @property
     def setting(self) -> str:
@@ -30,6 +34,12 @@ class Profile:
         if self.stand_in:
             return f"{self.name} profile: synthetic stand-ins, not the paper's data"
         return f"{self.name} profile: the paper's data and weights"
+
+    def trunk_path(self, source: str) -> Path:
+        """Where this profile's stand-in trunk for `source` (imagenet/vggface) lives."""
+        if source not in TRUNK_SOURCES:
+            raise ValueError(f"source {source!r} is not one of {list(TRUNK_SOURCES)}")
+        return Path(self.trunks["folder"]) / f"{self.name}-{source}.h5"
 
     def results_dir(self, root: str | os.PathLike | None = None) -> Path:
         """Where this profile's artifacts live: ``<root>/<name>``.
@@ -65,10 +75,21 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
     if name not in entries:
         raise ValueError(f"profile {name!r} is not one of {sorted(entries)} (defined in {path})")
     entry = entries[name]
-    missing = {"description", "stand_in", "faces"} - set(entry)
+    missing = {"description", "stand_in", "faces", "trunks"} - set(entry)
     if missing:
         raise ValueError(f"{path}: profile {name!r} lacks {sorted(missing)}")
     source = entry["faces"].get("source")
     if source not in _FACE_SOURCES:
         raise ValueError(f"{path}: profile {name!r} faces.source {source!r} is not one of {list(_FACE_SOURCES)}")
-    return Profile(name=name, description=entry["description"], stand_in=bool(entry["stand_in"]), faces=dict(entry["faces"]))
+    trunk_source = entry["trunks"].get("source")
+    if trunk_source not in _TRUNK_SOURCES:
+        raise ValueError(
+            f"{path}: profile {name!r} trunks.source {trunk_source!r} is not one of {list(_TRUNK_SOURCES)}"
+        )
+    return Profile(
+        name=name,
+        description=entry["description"],
+        stand_in=bool(entry["stand_in"]),
+        faces=dict(entry["faces"]),
+        trunks=dict(entry["trunks"]),
+    )
