@@ -14,7 +14,7 @@ TOC := results/$(PROFILE)/_toc.yml
 BUILD := results/$(PROFILE)
 endif
 
-.PHONY: setup pipeline book test clean-book
+.PHONY: setup pipeline book test pretrain clean-book
 
 setup: $(STAMP)
 
@@ -36,6 +36,13 @@ endif
 
 test: $(STAMP)
 	pytest
+
+# Remake the demo trunks shipped in weights/ (about 45 min on 2 cores; both in parallel).
+pretrain: $(STAMP)
+	python -m facelrp pretrain --profile demo --source imagenet --threads 1 > weights/demo-imagenet.log 2>&1 & \
+	python -m facelrp pretrain --profile demo --source vggface --threads 1 > weights/demo-vggface.log 2>&1; \
+	wait
+	@tail -n 1 weights/demo-imagenet.log weights/demo-vggface.log
 
 clean-book:
 	rm -rf _build results/*/_build

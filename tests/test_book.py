@@ -52,3 +52,10 @@ def test_rerun_skips_what_is_up_to_date(smoke_book):
     )
     assert run.returncode == 0, run.stderr
     assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_trunks_page_shows_both_trunks_and_figure_1ab(smoke_book):
+    html = (smoke_book / "results" / "smoke" / "book" / "trunks.html").read_text()
+    assert "ImageNet stand-in (objects)" in html and "VGGFace stand-in (faces)" in html
+    assert "Figure 1a/b" in html and html.count("<img") >= 4
+    assert "held-out accuracy" in html

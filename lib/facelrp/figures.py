@@ -10,7 +10,7 @@ from matplotlib.patches import Patch
 from . import faces
 from .datasets import GENDERS, FaceDataset
 
-__all__ = ["figure1c", "part_labels", "PART_COLOURS"]
+__all__ = ["figure1ab", "figure1c", "image_grid", "part_labels", "PART_COLOURS"]
 
 #: One colour per part label, in `faces.PARTS` order (colour-blind-safe Okabe-Ito hues).
 PART_COLOURS = (
@@ -67,4 +67,47 @@ def part_labels(data: FaceDataset, *, n_faces: int = 4, seed: int = 0) -> plt.Fi
     handles = [Patch(color=c, label=name.replace("_", " ")) for name, c in zip(faces.PARTS, PART_COLOURS)]
     fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 0.82, 1))
+    return fig
+
+
+def figure1ab(kernels: dict, shares: dict | None = None) -> plt.Figure:
+    """Paper Figure 1a/b: first-layer kernels of each trunk, side by side.
+
+    Parameters
+    ----------
+    kernels : {title: (n, k, k) array}, e.g. from `vgg.first_layer_kernels`
+    shares : {title: (n,) array}, optional low-frequency shares shown under each kernel
+    """
+    columns = 8
+    fig = plt.figure(figsize=(9.5, 0.4 + 1.25 * max(int(np.ceil(len(k) / columns)) for k in kernels.values())))
+    outer = fig.add_gridspec(1, len(kernels), wspace=0.12)
+    for panel, (title, stack) in enumerate(kernels.items()):
+        rows = int(np.ceil(len(stack) / columns))
+        inner = outer[panel].subgridspec(rows, columns, wspace=0.08, hspace=0.35)
+        order = np.argsort(-shares[title]) if shares else np.arange(len(stack))
+        for cell, k in enumerate(order):
+            ax = fig.add_subplot(inner[cell // columns, cell % columns])
+            limit = np.abs(stack[k]).max() or 1.0
+            ax.imshow(stack[k], cmap="gray", vmin=-limit, vmax=limit, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if shares:
+                ax.set_xlabel(f"{shares[title][k]:.2f}", fontsize=6, labelpad=1)
+            if cell == 0:
+                ax.set_title(f"{'ab'[panel]}. {title}", fontsize=10, loc="left", x=0, pad=8)
+    return fig
+
+
+def image_grid(images: np.ndarray, *, columns: int = 8, titles=None) -> plt.Figure:
+    """Greyscale images (n, h, w) uint8 in a grid, optional titles."""
+    rows = int(np.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.2 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, image in enumerate(images):
+        ax = axes.flat[i]
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=7)
+    fig.tight_layout()
     return fig

@@ -33,6 +33,9 @@ __all__ = [
     "save_trunk",
     "load_trunk",
     "file_sha256",
+    "first_layer_kernels",
+    "low_frequency_share",
+    "profile_trunk",
 ]
 
 _BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
@@ -315,11 +318,13 @@ def load_real_trunk(
     cache_dir: str | os.PathLike | None = None,
     download: bool = True,
     expected_sha256: str | None = None,
+    spec: TrunkSpec | None = None,
 ):
-    """The full-size VGG-16 trunk (224 px, fc 4096) with the real `source` weights.
+    """The VGG-16 trunk with the real `source` weights (full size: 224 px, fc 4096).
 
     `path` reads a given file instead of the Keras cache. Weights are mapped by layer
-    (`WeightFile.layer_map`) and every shape is checked before anything is set.
+    (`WeightFile.layer_map`) and every shape is checked before anything is set. `spec`
+    (default: full VGG-16) exists for tests, which write small files in the same layout.
 
     Raises
     ------
@@ -332,7 +337,7 @@ def load_real_trunk(
         path = locate_weights(source, cache_dir=cache_dir, download=download, expected_sha256=expected_sha256)
     path = Path(path)
     stored = read_keras_h5(path)
-    spec = TrunkSpec()
+    spec = spec or TrunkSpec()
     model = build_vgg16(spec, name=f"vgg16_{source}")
     assignments = []
     for ours, theirs in REAL_WEIGHTS[source].layer_map.items():
@@ -367,7 +372,9 @@ def save_trunk(model, path: str | os.PathLike, record: dict) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".trunk-") as scratch:
         tmp = Path(scratch) / path.name
-        model.save(tmp, include_optimizer=False)
+        with warnings.catch_warnings():  # Keras calls .h5 "legacy"; we need it (see above)
+            warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
+            model.save(tmp, include_optimizer=False)
         sha256 = file_sha256(tmp)
         record = {**record, "file": path.name, "sha256": sha256, "bytes": tmp.stat().st_size}
         tmp_json = Path(scratch) / "record.json"
@@ -400,3 +407,42 @@ def load_trunk(path: str | os.PathLike, *, expected_sha256: str | None = None):
 
 def spec_dict(spec: TrunkSpec) -> dict:
     return asdict(spec)
+
+
+def first_layer_kernels(model) -> np.ndarray:
+    """The first convolution's kernels as greyscale filters, (n_filters, 3, 3).
+
+    Inputs are grey levels copied to the three channels, so a filter responds to the sum
+    of its three channel kernels: that sum is the kernel that acts on the faces.
+    """
+    kernel = model.get_layer("block1_conv1").get_weights()[0]  # (3, 3, in, out)
+    return np.moveaxis(kernel.sum(axis=2), -1, 0)
+
+
+def low_frequency_share(kernels: np.ndarray) -> np.ndarray:
+    """Per kernel, the share of its energy in the constant (DC) component, in [0, 1].
+
+    For a k x k kernel w: ``(sum w)^2 / (k^2 * sum w^2)``; 1 for a flat kernel, 0 for
+    one that sums to zero (a pure edge or spot detector).
+    """
+    kernels = np.asarray(kernels, dtype=np.float64)
+    flat = kernels.reshape(len(kernels), -1)
+    energy = (flat**2).sum(axis=1)
+    return np.divide(flat.sum(axis=1) ** 2, flat.shape[1] * energy, out=np.zeros(len(flat)), where=energy > 0)
+
+
+def profile_trunk(profile, source: str):
+    """The trunk a profile uses for `source` (imagenet/vggface), and its record (dict).
+
+    `shipped`/`pretrain` profiles load the stand-in file (its SHA-256 checked against its
+    record); `real` loads the published weights (see `load_real_trunk`).
+    """
+    if profile.trunks["source"] == "real":
+        expected = profile.trunks.get(f"{source}_sha256")
+        model = load_real_trunk(source, expected_sha256=expected)
+        spec = REAL_WEIGHTS[source]
+        return model, {"source": source, "file": spec.name, "url": spec.url, "note": spec.note, "stand_in": False}
+    path = profile.trunk_path(source)
+    model = load_trunk(path)
+    record = json.loads(path.with_suffix(".json").read_text())
+    return model, {**record, "stand_in": True}
