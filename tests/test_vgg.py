@@ -246,3 +246,24 @@ def test_low_frequency_share():
     assert np.allclose(share, [1.0, 0.0, 1.0, 0.0])
     mixed = vgg.low_frequency_share((flat + edge)[None])[0]
     assert 0 < mixed < 1
+
+
+def test_batchnorm_recalibration_sets_the_statistics_of_the_final_weights():
+    model = vgg.build_vgg16(TINY, batch_norm=True, dropout=0.5, n_classes=3)
+    x = _random_input(n=400, seed=4)
+    pretrain.recalibrate_batchnorm(model, x, n=400)
+    bn = model.get_layer("block1_conv1_bn")
+    conv_out = model.get_layer("block1_conv1")(x).numpy()
+    assert np.allclose(bn.moving_mean.numpy(), conv_out.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-4)
+    assert np.allclose(bn.moving_variance.numpy(), conv_out.var(axis=(0, 1, 2)), rtol=1e-3, atol=1e-4)
+    assert bn.momentum == 0.9 and model.get_layer("fc1_dropout").rate == 0.5  # restored
+    # a deep layer: its statistics are those of its input computed in inference mode
+    # through the recalibrated layers before it (up to Keras' n/(n-1) correction of the
+    # moving variance, 1.0025 here)
+    from tensorflow import keras
+
+    before_fc2_bn = keras.Model(model.input, model.get_layer("fc2").output)(x, training=False).numpy()
+    fc2_bn = model.get_layer("fc2_bn")
+    scale = before_fc2_bn.std(axis=0).mean()
+    assert np.abs(fc2_bn.moving_mean.numpy() - before_fc2_bn.mean(axis=0)).max() < 0.02 * scale
+    assert np.allclose(fc2_bn.moving_variance.numpy(), before_fc2_bn.var(axis=0), rtol=0.02)

@@ -103,7 +103,7 @@ def build_vgg16(
         if not batch_norm:
             return layer_type(size, activation="relu", name=name, **kwargs)(x)
         x = layer_type(size, use_bias=False, name=name, **kwargs)(x)
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)  # tracks the weights closely
         return layers.Activation("relu", name=f"{name}_relu")(x)
 
     channels = dict(zip(conv_names(), spec.channels()))
