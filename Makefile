@@ -42,6 +42,7 @@ pretrain: $(STAMP)
 	python -m facelrp pretrain --profile demo --source imagenet --threads 1 > weights/demo-imagenet.log 2>&1 & \
 	python -m facelrp pretrain --profile demo --source vggface --threads 1 > weights/demo-vggface.log 2>&1; \
 	wait
+	cd weights && sha256sum demo-imagenet.h5 demo-vggface.h5 > SHA256SUMS
 	@tail -n 1 weights/demo-imagenet.log weights/demo-vggface.log
 
 clean-book:

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from facelrp import finetune, vgg
+from facelrp.datasets import caffe_preprocess
+
+TINY = vgg.TrunkSpec(width=1 / 16, input_size=32, fc_width=16)
+
+
+@pytest.fixture(scope="module")
+def trunk():
+    return vgg.trunk_of(vgg.build_vgg16(TINY))
+
+
+def test_task_labels(smoke_faces):
+    labels, n = finetune.task_labels(smoke_faces, "identity")
+    assert n == 12 and np.array_equal(labels, smoke_faces.identity)
+    labels, n = finetune.task_labels(smoke_faces, "gender")
+    assert n == 2 and set(labels.tolist()) == {0, 1}
+    with pytest.raises(ValueError, match=r"task 'age' is not one of \['gender', 'identity'\]"):
+        finetune.task_labels(smoke_faces, "age")
+
+
+def test_split_is_80_20_and_keeps_every_identity_on_both_sides(smoke_faces):
+    train, val = finetune.split(smoke_faces, seed=0)
+    assert len(train) == 144 and len(val) == 36
+    assert not set(train) & set(val) and len(set(train) | set(val)) == 180
+    assert (np.bincount(smoke_faces.identity[val], minlength=12) == 3).all()
+    again, _ = finetune.split(smoke_faces, seed=0)
+    assert np.array_equal(train, again)
+
+
+def test_features_equal_the_trunk_output(trunk, smoke_faces):
+    feats = finetune.trunk_features(trunk, smoke_faces.subset(np.arange(5)))
+    direct = trunk.predict(caffe_preprocess(smoke_faces.images[:5]), verbose=0)
+    assert feats.shape == (5, 16) and np.allclose(feats, direct)
+
+
+def test_readout_learns_separable_classes_and_seed_sets_the_init():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 3, (4, 8))
+    labels = np.repeat(np.arange(4), 50)
+    feats = (centres[labels] + rng.normal(0, 0.5, (200, 8))).astype(np.float32)
+    train, val = np.arange(0, 200, 2), np.arange(1, 200, 2)
+    weights, history = finetune.train_readout(feats, labels, 4, train, val, epochs=25, learning_rate=1e-2, seed=1)
+    assert weights[0].shape == (8, 4) and weights[1].shape == (4,)
+    assert history["validation_accuracy"] > 0.95 and len(history["val_accuracy"]) == 25
+    same, _ = finetune.train_readout(feats, labels, 4, train, val, epochs=1, seed=1)
+    again, _ = finetune.train_readout(feats, labels, 4, train, val, epochs=1, seed=1)
+    other, _ = finetune.train_readout(feats, labels, 4, train, val, epochs=1, seed=2)
+    assert np.array_equal(same[0], again[0]) and not np.array_equal(same[0], other[0])
+
+
+def test_assembled_model_equals_readout_on_features(trunk, smoke_faces):
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(size=(16, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)]
+    model = finetune.assemble(trunk, weights)
+    subset = smoke_faces.subset(np.arange(6))
+    logits = model.predict(caffe_preprocess(subset.images), verbose=0)
+    feats = finetune.trunk_features(trunk, subset)
+    assert np.allclose(logits, feats @ weights[0] + weights[1], rtol=1e-5, atol=1e-5)
+    assert model.layers[-1].name == "predictions" and model.layers[-1].activation.__name__ == "linear"
