@@ -59,3 +59,21 @@ def test_trunks_page_shows_both_trunks_and_figure_1ab(smoke_book):
     assert "ImageNet stand-in (objects)" in html and "VGGFace stand-in (faces)" in html
     assert "Figure 1a/b" in html and html.count("<img") >= 4
     assert "held-out accuracy" in html
+
+
+def test_relevance_page_and_the_twenty_model_pages(smoke_book):
+    html = (smoke_book / "results" / "smoke" / "book" / "relevance.html").read_text()
+    assert "Figure 4a" in html and "Figure 4b" in html and html.count("<img") >= 2
+    pages = sorted((smoke_book / "results" / "smoke" / "book" / "models").glob("*.html"))
+    assert len(pages) == 20
+    page = (smoke_book / "results" / "smoke" / "book" / "models" / "vggface-identity-s3.html").read_text()
+    assert "Model vggface-identity-s3" in page and "12</strong>-way linear readout" in page
+
+
+def test_model_artifacts_are_complete(smoke_book):
+    from facelrp import finetune
+
+    arrays, record = finetune.load_run(SMOKE / "models" / "imagenet-gender-s1")
+    assert arrays["maps"].shape == (12, 32, 32) and arrays["logits"].shape == (12, 2)
+    assert record["seed"] == 1 and record["task"] == "gender" and 0 <= record["validation_accuracy"] <= 1
+    assert (SMOKE / "models" / "imagenet-gender-s1" / "model.h5").is_file()

@@ -60,3 +60,12 @@ def test_assembled_model_equals_readout_on_features(trunk, smoke_faces):
     feats = finetune.trunk_features(trunk, subset)
     assert np.allclose(logits, feats @ weights[0] + weights[1], rtol=1e-5, atol=1e-5)
     assert model.layers[-1].name == "predictions" and model.layers[-1].activation.__name__ == "linear"
+
+
+def test_twenty_model_keys_in_book_order():
+    from facelrp.profiles import load_profile
+
+    keys = finetune.model_keys(load_profile("demo"))
+    assert len(keys) == 20 and len(set(keys)) == 20
+    assert keys[0].name == "imagenet-gender-s0" and keys[-1].name == "vggface-identity-s4"
+    assert finetune.ModelKey.parse("vggface-gender-s3") == finetune.ModelKey("vggface", "gender", 3)

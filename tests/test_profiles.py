@@ -19,7 +19,7 @@ def test_unknown_profile_lists_the_valid_ones():
 
 def test_bad_face_source(tmp_path):
     path = tmp_path / "profiles.yml"
-    path.write_text("x:\n  description: d\n  stand_in: true\n  faces: {source: web}\n  trunks: {source: real}\n")
+    path.write_text("x:\n  description: d\n  stand_in: true\n  faces: {source: web}\n  trunks: {source: real}\n  finetune: {}\n")
     with pytest.raises(ValueError, match=r"faces.source 'web' is not one of \['synthetic', 'folder'\]"):
         load_profile("x", path)
 

@@ -59,3 +59,15 @@ def test_similarity_is_pearson_per_image():
     assert np.allclose(got, expected)
     assert np.allclose(relevance.similarity(a, 3 * a + 1), 1.0)
     assert np.isnan(relevance.similarity(np.ones((1, 2, 2)), a[:1, :2, :2]))[0]
+
+
+def test_similarity_matrix_equals_the_pairwise_loop():
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(7, 5, 5))
+    maps = np.stack([base + rng.normal(0, s, base.shape) for s in (0.1, 0.5, 2.0, 0.1)])
+    got = relevance.similarity_matrix(maps)
+    expected = np.array([[relevance.similarity(maps[a], maps[b]).mean() for b in range(4)] for a in range(4)])
+    assert got.shape == (4, 4)
+    assert np.allclose(got, expected)
+    assert np.allclose(np.diag(got), 1.0) and np.allclose(got, got.T)
+    assert got[0, 3] > got[0, 2]  # less noise, more similar

@@ -36,11 +36,32 @@ def _book_toc(args: argparse.Namespace) -> None:
 
 
 def _execute_page(args: argparse.Namespace) -> None:
+    import yaml
+
     from .book import execute_page
 
     load_profile(args.profile)
-    execute_page(args.source, args.out, parameters={"profile": args.profile}, cwd=args.cwd)
+    parameters = {"profile": args.profile}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--param {item!r}: expected name=value")
+        parameters[name] = yaml.safe_load(value)
+    title = args.title.format(**parameters) if args.title else None
+    execute_page(args.source, args.out, parameters=parameters, cwd=args.cwd, title=title)
     print(f"wrote {args.out}")
+
+
+def _features(args: argparse.Namespace) -> None:
+    """fc2 features of every image of the profile's face set, for one trunk."""
+    from . import finetune, store, vgg
+
+    profile = load_profile(args.profile)
+    data = datasets.FaceDataset.load(args.faces)
+    trunk, record = vgg.profile_trunk(profile, args.source)
+    features = finetune.trunk_features(trunk, data)
+    store.save_npz(args.out, features=features)
+    print(f"wrote {args.out}: {features.shape[0]} images x {features.shape[1]} features ({record.get('file')})")
 
 
 def _pretrain(args: argparse.Namespace) -> None:
@@ -132,7 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     page.add_argument("--profile", choices=PROFILE_NAMES, required=True)
     page.add_argument("--out", required=True, help="the executed .ipynb")
     page.add_argument("--cwd", default=".", help="working directory of the kernel (the project folder)")
+    page.add_argument("--param", action="append", default=[], help="extra papermill parameter name=value (repeatable)")
+    page.add_argument("--title", default=None, help="page title, may use the parameters: 'Model {source}-{task}'")
     page.set_defaults(run=_execute_page)
+    feats = stages.add_parser("features", help="fc2 features of every face image for one trunk (.npz)")
+    feats.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    feats.add_argument("--source", choices=("imagenet", "vggface"), required=True)
+    feats.add_argument("--faces", required=True, help="the profile's faces.npz")
+    feats.add_argument("--out", required=True)
+    feats.set_defaults(run=_features)
     pre = stages.add_parser("pretrain", help="make a stand-in trunk (render corpus, train, fold, save)")
     pre.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
     pre.add_argument("--source", choices=("imagenet", "vggface"), required=True)

@@ -17,7 +17,14 @@ class PageError(RuntimeError):
     """An executed page holds an error output."""
 
 
-def execute_page(source: str | os.PathLike, output: str | os.PathLike, *, parameters: dict, cwd: str | os.PathLike) -> Path:
+def execute_page(
+    source: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    parameters: dict,
+    cwd: str | os.PathLike,
+    title: str | None = None,
+) -> Path:
     """Execute the jupytext notebook `source` with `parameters` and write it to `output`.
 
     The author's default ``parameters`` cell is removed from the rendered page and the
@@ -33,6 +40,8 @@ def execute_page(source: str | os.PathLike, output: str | os.PathLike, *, parame
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     notebook = jupytext.read(source)
+    if title is not None:
+        _set_title(notebook, title)
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     with tempfile.TemporaryDirectory(dir=output.parent, prefix=".page-") as scratch:
         unexecuted = Path(scratch) / "in.ipynb"
@@ -51,3 +60,16 @@ def execute_page(source: str | os.PathLike, output: str | os.PathLike, *, parame
         nbformat.write(result, executed)
         os.replace(executed, output)
     return output
+
+
+def _set_title(notebook, title: str) -> None:
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith("# "):
+                lines[i] = f"# {title}"
+                cell.source = "\n".join(lines)
+                return
+    raise ValueError("the page has no '# ' title to replace")

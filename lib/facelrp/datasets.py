@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from . import faces
+from . import faces, store
 
 __all__ = [
     "GENDERS",
@@ -146,7 +145,7 @@ class FaceDataset:
             arrays["parts"] = self.parts
         if self.identity_params is not None:
             arrays["identity_params"] = self.identity_params
-        _atomic_write(Path(path), lambda handle: np.savez_compressed(handle, **arrays))
+        store.save_npz(path, **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "FaceDataset":
@@ -169,18 +168,6 @@ class FaceDataset:
                 identity_params=data["identity_params"] if "identity_params" in data else None,
                 provenance=json.loads(str(data["provenance"])),
             )
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            write(handle)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
 
 
 def _to_uint8(images: np.ndarray) -> np.ndarray:

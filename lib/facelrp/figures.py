@@ -10,7 +10,22 @@ from matplotlib.patches import Patch
 from . import faces
 from .datasets import GENDERS, FaceDataset
 
-__all__ = ["figure1ab", "figure1c", "image_grid", "part_labels", "use_book_style", "PART_COLOURS"]
+__all__ = [
+    "figure1ab",
+    "figure1c",
+    "figure4a",
+    "figure4b",
+    "image_grid",
+    "part_labels",
+    "relevance_examples",
+    "training_curve",
+    "use_book_style",
+    "PART_COLOURS",
+    "RELEVANCE_CMAP",
+]
+
+#: Diverging colour map for relevance, centred at 0 (red: for the class, blue: against).
+RELEVANCE_CMAP = "bwr"
 
 
 def use_book_style() -> None:
@@ -114,5 +129,71 @@ def image_grid(images: np.ndarray, *, columns: int = 8, titles=None) -> plt.Figu
         ax.imshow(image, cmap="gray", vmin=0, vmax=255)
         if titles is not None:
             ax.set_title(titles[i], fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def training_curve(history: dict, *, chance: float) -> plt.Figure:
+    """Readout accuracy per epoch, training and validation, with chance level."""
+    fig, ax = plt.subplots(figsize=(4.8, 2.8))
+    epochs = np.arange(1, len(history["accuracy"]) + 1)
+    ax.plot(epochs, history["accuracy"], marker=".", label="training")
+    ax.plot(epochs, history["val_accuracy"], marker=".", label="validation")
+    ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
+    ax.axhline(0.98, color="black", ls="--", lw=0.8, label="98 % (paper: every model above)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def relevance_examples(images: np.ndarray, maps: np.ndarray, *, n: int = 6, seed: int = 0) -> plt.Figure:
+    """Faces (top row) above their normalised relevance maps (bottom row)."""
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(images), size=min(n, len(images)), replace=False))
+    fig, axes = plt.subplots(2, len(chosen), figsize=(1.5 * len(chosen) + 0.6, 3.2), squeeze=False)
+    for col, i in enumerate(chosen):
+        axes[0, col].imshow(images[i], cmap="gray", vmin=0, vmax=255)
+        shown = axes[1, col].imshow(maps[i], cmap=RELEVANCE_CMAP, vmin=-1, vmax=1)
+        for ax in axes[:, col]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.colorbar(shown, ax=axes[1, :].tolist(), fraction=0.03, pad=0.02, label="relevance")
+    return fig
+
+
+def figure4a(images: np.ndarray, maps_by_model: dict, faces: list[int]) -> plt.Figure:
+    """Paper Figure 4a: faces (rows) and their normalised maps from several models (columns)."""
+    models = list(maps_by_model)
+    fig, axes = plt.subplots(len(faces), len(models) + 1, figsize=(1.55 * (len(models) + 1) + 0.6, 1.7 * len(faces)),
+                             squeeze=False)
+    for row, i in enumerate(faces):
+        axes[row, 0].imshow(images[i], cmap="gray", vmin=0, vmax=255)
+        for col, name in enumerate(models, start=1):
+            shown = axes[row, col].imshow(maps_by_model[name][i], cmap=RELEVANCE_CMAP, vmin=-1, vmax=1)
+            if row == 0:
+                axes[row, col].set_title(name.replace("-", "\n"), fontsize=7)
+        for ax in axes[row]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_title("face", fontsize=7)
+    fig.colorbar(shown, ax=axes.ravel().tolist(), fraction=0.02, pad=0.02, label="relevance")
+    return fig
+
+
+def figure4b(matrix: np.ndarray, names: list[str]) -> plt.Figure:
+    """Paper Figure 4b: mean Pearson similarity of the maps of every pair of models."""
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    shown = ax.imshow(matrix, cmap="viridis", vmin=min(0.0, float(np.nanmin(matrix))), vmax=1)
+    ax.set_xticks(range(len(names)))
+    ax.set_yticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=90, fontsize=6)
+    ax.set_yticklabels(names, fontsize=6)
+    for edge in range(5, len(names), 5):
+        ax.axhline(edge - 0.5, color="white", lw=0.8 if edge % 10 else 1.8)
+        ax.axvline(edge - 0.5, color="white", lw=0.8 if edge % 10 else 1.8)
+    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03, label="mean Pearson r over faces")
     fig.tight_layout()
     return fig

@@ -8,15 +8,53 @@ one forward pass per image instead of one per image and epoch and model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from .datasets import GENDERS, FaceDataset, caffe_preprocess
 
-__all__ = ["TASKS", "task_labels", "split", "trunk_features", "train_readout", "assemble"]
+__all__ = [
+    "TASKS",
+    "ModelKey",
+    "model_keys",
+    "task_labels",
+    "split",
+    "trunk_features",
+    "train_readout",
+    "assemble",
+    "save_run",
+    "load_run",
+]
 
 #: The two fine-tuning tasks of the paper.
 TASKS = ("gender", "identity")
+
+
+@dataclass(frozen=True, order=True)
+class ModelKey:
+    """One of the twenty models: pretraining source, fine-tuning task, readout seed."""
+
+    source: str
+    task: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}-{self.task}-s{self.seed}"
+
+    @classmethod
+    def parse(cls, name: str) -> "ModelKey":
+        source, task, seed = name.split("-")
+        return cls(source, task, int(seed.removeprefix("s")))
+
+
+def model_keys(profile) -> list[ModelKey]:
+    """The profile's models in book order: source, then task, then seed (2 x 2 x 5 = 20)."""
+    from .profiles import TRUNK_SOURCES
+
+    return [ModelKey(s, t, seed) for s in TRUNK_SOURCES for t in TASKS for seed in profile.finetune["seeds"]]
 
 
 def task_labels(data: FaceDataset, task: str) -> tuple[np.ndarray, int]:
@@ -75,7 +113,9 @@ def train_readout(
         [keras.Input((features.shape[1],)), keras.layers.Dense(n_classes, name="predictions")], name="readout"
     )
     readout.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        # the legacy Adam works in graph mode too (the model notebooks run in graph mode
+        # for iNNvestigate); Keras 2.14's new optimizers do not
+        optimizer=keras.optimizers.legacy.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
@@ -104,3 +144,39 @@ def assemble(trunk, weights: list[np.ndarray], *, name: str = "model"):
     model = keras.Model(trunk.input, outputs, name=name)
     model.get_layer("predictions").set_weights([kernel, bias])
     return model
+
+
+def save_run(directory, model, arrays: dict, record: dict) -> None:
+    """Write one model's artifacts: ``model.h5``, ``arrays.npz`` and ``record.json``.
+
+    Each file is written atomically; ``record.json`` last, so its presence means the
+    run is complete.
+    """
+    import os
+    import tempfile
+    import warnings
+    from pathlib import Path
+
+    from . import store
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".model-") as scratch:
+        tmp = Path(scratch) / "model.h5"
+        with warnings.catch_warnings():  # .h5 on purpose: see vgg.save_trunk
+            warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
+            model.save(tmp, include_optimizer=False)
+        os.replace(tmp, directory / "model.h5")
+    store.save_npz(directory / "arrays.npz", **arrays)
+    store.save_json(directory / "record.json", record)
+
+
+def load_run(directory) -> tuple[dict, dict]:
+    """The arrays and record of a run saved by `save_run` (not the model)."""
+    import json
+    from pathlib import Path
+
+    from . import store
+
+    directory = Path(directory)
+    return store.load_npz(directory / "arrays.npz"), json.loads((directory / "record.json").read_text())

@@ -27,6 +27,7 @@ class Profile:
     stand_in: bool
     faces: dict
     trunks: dict
+    finetune: dict
 
     @property
     def setting(self) -> str:
@@ -75,7 +76,7 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
     if name not in entries:
         raise ValueError(f"profile {name!r} is not one of {sorted(entries)} (defined in {path})")
     entry = entries[name]
-    missing = {"description", "stand_in", "faces", "trunks"} - set(entry)
+    missing = {"description", "stand_in", "faces", "trunks", "finetune"} - set(entry)
     if missing:
         raise ValueError(f"{path}: profile {name!r} lacks {sorted(missing)}")
     source = entry["faces"].get("source")
@@ -92,4 +93,5 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
         stand_in=bool(entry["stand_in"]),
         faces=dict(entry["faces"]),
         trunks=dict(entry["trunks"]),
+        finetune=dict(entry["finetune"]),
     )

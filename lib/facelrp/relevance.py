@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METHODS", "graph_mode", "relevance_maps", "normalise", "similarity"]
+__all__ = ["METHODS", "graph_mode", "relevance_maps", "normalise", "similarity", "similarity_matrix"]
 
 #: Method name -> (iNNvestigate analyzer name, extra arguments).
 #: ``composite`` is iNNvestigate's sequential preset A with the Flat rule at the input:
@@ -100,3 +100,23 @@ def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denominator > 0, (a * b).sum(axis=1) / denominator, np.nan)
+
+
+def similarity_matrix(maps: np.ndarray) -> np.ndarray:
+    """(m, m) mean over images of the Pearson correlation between two models' maps.
+
+    Parameters
+    ----------
+    maps : (m, n, h, w) the maps of m models for the same n images
+
+    Images where either map is constant are left out of that pair's mean.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    m, n = maps.shape[:2]
+    flat = maps.reshape(m, n, -1)
+    centred = flat - flat.mean(axis=2, keepdims=True)
+    norms = np.sqrt((centred**2).sum(axis=2))
+    unit = np.divide(centred, norms[..., None], out=np.full_like(centred, np.nan), where=norms[..., None] > 0)
+    # r[a, b, i] = <unit[a, i], unit[b, i]>
+    r = np.einsum("aik,bik->abi", unit, unit)
+    return np.nanmean(r, axis=2)
