@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +68,7 @@ def test_relevance_page_and_the_twenty_model_pages(smoke_book):
     pages = sorted((smoke_book / "results" / "smoke" / "book" / "models").glob("*.html"))
     assert len(pages) == 20
     page = (smoke_book / "results" / "smoke" / "book" / "models" / "vggface-identity-s3.html").read_text()
-    assert "Model vggface-identity-s3" in page and "12</strong>-way linear readout" in page
+    assert "Model vggface-identity-s3" in page and '12</span>-way linear readout' in page
 
 
 def test_model_artifacts_are_complete(smoke_book):
@@ -77,3 +78,21 @@ def test_model_artifacts_are_complete(smoke_book):
     assert arrays["maps"].shape == (12, 32, 32) and arrays["logits"].shape == (12, 2)
     assert record["seed"] == 1 and record["task"] == "gender" and 0 <= record["validation_accuracy"] <= 1
     assert (SMOKE / "models" / "imagenet-gender-s1" / "model.h5").is_file()
+
+
+def test_masking_page_shows_figures_2_3_5_6_and_the_statistics(smoke_book):
+    from facelrp import masking, store
+
+    curves = store.load_npz(SMOKE / "masking" / "curves.npz")
+    assert curves["accuracy"].shape == (21, 20, len(masking.LEVELS))
+    assert ((curves["accuracy"] >= 0) & (curves["accuracy"] <= 1)).all()
+    # at 100 % every face is the same mean image: each model then predicts one class for all
+    n_faces = json.loads((SMOKE / "masking" / "curves.json").read_text())["n_faces"]
+    counts = curves["accuracy"] * n_faces
+    assert np.allclose(counts, np.round(counts))
+    assert (curves["accuracy"][0, :, -1] == curves["accuracy"][-1, :, -1]).all()
+    html = (smoke_book / "results" / "smoke" / "book" / "masking.html").read_text()
+    for label in ("Figure 2.", "Figure 3.", "Figure 5.", "Figure 6."):
+        assert label in html, label
+    assert html.count("<img") >= 4 and "F(1, 16) = 49.6" in html and "repeated measures" in html
+    assert "p (Holm)" in html

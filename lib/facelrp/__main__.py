@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from . import datasets
 from .profiles import PROFILE_NAMES, load_profile
 
@@ -77,17 +79,19 @@ def _pretrain(args: argparse.Namespace) -> None:
 
     profile = load_profile(args.profile)
     spec = vgg.TrunkSpec(**profile.trunks["spec"])
-    settings = dict(profile.trunks["pretrain"])
+    settings = profile.pretrain_settings(args.source)
     size = spec.input_size
     if args.source == "imagenet":
         images, labels = objects.object_corpus(
-            settings["classes"], settings["images_per_class"], size=size, seed=settings["seed"], progress=True
+            settings["classes"], settings["images_per_class"], size=size, seed=settings["seed"],
+            siblings=settings.get("siblings", 1), progress=True,
         )
         corpus = {
             "name": "procedural objects (stand-in for ImageNet)",
             "generator": "facelrp.objects.object_corpus",
             "classes": settings["classes"],
             "images_per_class": settings["images_per_class"],
+            "siblings": settings.get("siblings", 1),
             "seed": settings["seed"],
         }
     else:
@@ -124,6 +128,55 @@ def _pretrain(args: argparse.Namespace) -> None:
     out = Path(args.out) if args.out else profile.trunk_path(args.source)
     sha = vgg.save_trunk(trunk, out, record)
     print(f"wrote {out} (sha256 {sha[:12]}...): held-out accuracy {record['holdout_accuracy']:.3f}")
+
+
+def _masking(args: argparse.Namespace) -> None:
+    """Accuracy curves of every destination model under every source model's masks."""
+    import time
+
+    from tensorflow import keras
+
+    from . import finetune, masking, store, vgg
+
+    profile = load_profile(args.profile)
+    results = profile.results_dir()
+    front = datasets.FaceDataset.load(args.faces).frontal()
+    x = datasets.caffe_preprocess(front.images)
+    keys = finetune.model_keys(profile)
+    orders, readouts, trunk_sha = {}, [], {}
+    for key in keys:
+        folder = results / "models" / key.name
+        arrays, record = finetune.load_run(folder)
+        if arrays["maps"].shape[1:] != x.shape[1:3]:
+            raise SystemExit(f"{folder}/arrays.npz: maps of shape {arrays['maps'].shape[1:]} do not fit "
+                             f"the {x.shape[1]}-px faces of {args.faces}; rerun the pipeline for this profile")
+        orders[key.name] = masking.pixel_order(arrays["maps"], seed=args.seed)
+        model = keras.models.load_model(folder / "model.h5", compile=False)
+        labels, _ = finetune.task_labels(front, key.task)
+        readouts.append(masking.Readout.from_model(model, key.name, key.source, labels))
+        trunk_sha.setdefault(key.source, set()).add(record.get("trunk_sha256"))
+    orders["random"] = masking.random_order(len(x), x.shape[1] * x.shape[2], seed=args.seed)
+    trunks = {}
+    for source in sorted(trunk_sha):
+        trunks[source], trunk_record = vgg.profile_trunk(profile, source)
+        if trunk_record.get("sha256") is not None and trunk_sha[source] != {trunk_record["sha256"]}:
+            raise SystemExit(f"the {source} models were fine-tuned on another trunk than "
+                             f"{trunk_record.get('file')}; rerun the pipeline for profile {profile.name}")
+    start = time.perf_counter()
+    accuracy, images = masking.masking_curves(x, orders, trunks, readouts, fill=args.fill)
+    seconds = time.perf_counter() - start
+    unmasked = np.array([r.accuracy(trunks[r.trunk].predict(x, verbose=0)) for r in readouts])
+    store.save_npz(
+        args.out, accuracy=accuracy, unmasked=unmasked, levels=masking.LEVELS,
+        masks=np.array(list(orders)), destinations=np.array([r.name for r in readouts]),
+    )
+    store.save_json(Path(args.out).with_suffix(".json"), {
+        "profile": profile.name, "fill": args.fill, "tie_seed": args.seed, "random_mask_seed": args.seed,
+        "levels_percent": masking.LEVELS.tolist(), "n_faces": len(x), "trunk_images": images,
+        "seconds": round(seconds, 1), "images_per_second": round(images / seconds, 1),
+    })
+    print(f"wrote {args.out}: {accuracy.shape[0]} masks x {accuracy.shape[1]} models x {accuracy.shape[2]} levels, "
+          f"{images} trunk images in {seconds:.1f} s")
 
 
 def _git_commit() -> str | None:
@@ -168,6 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     pre.add_argument("--out", default=None, help="output .h5 (default: the profile's trunk path)")
     pre.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: TensorFlow's default)")
     pre.set_defaults(run=_pretrain)
+    mask = stages.add_parser("masking", help="accuracy of every model under every model's relevance masks (.npz)")
+    mask.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    mask.add_argument("--faces", required=True, help="the profile's faces.npz")
+    mask.add_argument("--out", required=True, help="output .npz (a .json record is written beside it)")
+    mask.add_argument("--fill", type=float, default=0.0,
+                      help="value of masked pixels after mean subtraction (0: the mean colour)")
+    mask.add_argument("--seed", type=int, default=0, help="seed of the tie-breaking and random-mask orders")
+    mask.set_defaults(run=_masking)
     args = parser.parse_args(argv)
     args.run(args)
     return 0

@@ -15,6 +15,12 @@ __all__ = [
     "figure1c",
     "figure4a",
     "figure4b",
+    "figure2",
+    "figure3",
+    "curve_panel",
+    "curve_grid",
+    "SOURCE_COLOURS",
+    "PRETRAINING_COLOURS",
     "image_grid",
     "part_labels",
     "relevance_examples",
@@ -196,4 +202,108 @@ def figure4b(matrix: np.ndarray, names: list[str]) -> plt.Figure:
         ax.axvline(edge - 0.5, color="white", lw=0.8 if edge % 10 else 1.8)
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03, label="mean Pearson r over faces")
     fig.tight_layout()
+    return fig
+
+
+#: Colours of the mask sources in Figures 3, 5 and 6 (Okabe-Ito; the paper's hues where it named them).
+SOURCE_COLOURS = {
+    "same_model": "#e69f00",  # orange: same init.
+    "other_seed": "#000000",
+    "other_task": "#cc79a7",  # violet
+    "other_pretraining": "#56b4e9",  # cyan
+    "other_both": "#d55e00",  # red
+    "random": "#999999",
+}
+PRETRAINING_COLOURS = {"imagenet": "#009e73", "vggface": "#e69f00"}
+
+
+def _curve_axes(ax, levels: np.ndarray, chance: float) -> None:
+    ax.set_xscale("log")
+    ax.set_xlim(levels[0], levels[-1])
+    ax.set_ylim(-0.02, 1.02)
+    ax.axhline(chance, color="0.4", lw=0.8, ls=":", label=f"chance ({100 * chance:.0f} %)")
+    ax.set_xlabel("pixels masked (%)")
+    ax.set_ylabel("accuracy")
+    ax.grid(alpha=0.3, which="major")
+
+
+def figure2(image: np.ndarray, by_relevance: list[np.ndarray], at_random: list[np.ndarray], levels: list[float]) -> plt.Figure:
+    """Paper Figure 2: one face masked at increasing levels by relevance (top) and at random (bottom).
+
+    `by_relevance` and `at_random` hold the masked greyscale images (0-255), one per level.
+    """
+    fig, axes = plt.subplots(2, len(levels) + 1, figsize=(1.3 * (len(levels) + 1), 2.9), squeeze=False)
+    for row, (masked, label) in enumerate(((by_relevance, "by relevance"), (at_random, "at random"))):
+        axes[row, 0].imshow(image, cmap="gray", vmin=0, vmax=255)
+        axes[row, 0].set_ylabel(label)
+        for col, (shown, level) in enumerate(zip(masked, levels), start=1):
+            axes[row, col].imshow(shown, cmap="gray", vmin=0, vmax=255)
+            if row == 0:
+                axes[row, col].set_title(f"{level:g} %")
+        for ax in axes[row]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_title("original")
+    fig.tight_layout()
+    return fig
+
+
+def figure3(image: np.ndarray, pairs: list[dict], levels: np.ndarray, chance: float) -> plt.Figure:
+    """Paper Figure 3: one representative (source, destination) pair per bin.
+
+    Each entry of `pairs` has ``bin`` (a `comparisons.BINS` name), ``label``, ``source``,
+    ``destination`` (model names), ``map`` (the source's normalised map of `image`) and
+    ``curve`` (the destination's accuracy per level under the source's masks).
+    """
+    fig, axes = plt.subplots(2, len(pairs), figsize=(2.6 * len(pairs), 5.6), squeeze=False,
+                             gridspec_kw={"height_ratios": [1, 1.1]})
+    for col, pair in enumerate(pairs):
+        top, bottom = axes[0, col], axes[1, col]
+        top.imshow(image, cmap="gray", vmin=0, vmax=255)
+        top.imshow(pair["map"], cmap=RELEVANCE_CMAP, vmin=-1, vmax=1, alpha=0.65)
+        top.set_xticks([])
+        top.set_yticks([])
+        top.set_title(f"{pair['label'].replace(', ', ',\n')}\nsource {pair['source']}", fontsize=8)
+        bottom.plot(levels, pair["curve"], color=SOURCE_COLOURS[pair["bin"]], marker="o", ms=2.5)
+        _curve_axes(bottom, levels, chance)
+        bottom.set_title(f"destination\n{pair['destination']}", fontsize=8)
+        if col:
+            bottom.set_ylabel("")
+    fig.tight_layout()
+    return fig
+
+
+def curve_panel(ax, levels: np.ndarray, curves: dict, chance: float, *, title: str = "") -> None:
+    """Mean curve +- SEM across destination models for each named set of curves.
+
+    `curves` maps a label to ``(array (destinations, levels), colour, line style)``.
+    """
+    for label, (values, colour, style) in curves.items():
+        values = np.asarray(values, dtype=float)
+        mean = values.mean(0)
+        sem = values.std(0, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.zeros_like(mean)
+        ax.plot(levels, mean, color=colour, ls=style, lw=1.4, label=label)
+        ax.fill_between(levels, mean - sem, mean + sem, color=colour, alpha=0.18, lw=0)
+    _curve_axes(ax, levels, chance)
+    ax.set_title(title)
+
+
+def curve_grid(panels: list[dict], levels: np.ndarray, *, columns: int = 2) -> plt.Figure:
+    """Figures 5 and 6: one `curve_panel` per entry (``curves``, ``chance``, ``title``).
+
+    The panels share their line styles, so one legend below them serves all (the chance
+    line is labelled in each panel, as chance differs between tasks).
+    """
+    rows = int(np.ceil(len(panels) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.3 * rows + 0.9), squeeze=False)
+    for ax, panel in zip(axes.ravel(), panels):
+        curve_panel(ax, levels, panel["curves"], panel["chance"], title=panel["title"])
+        chance_line = ax.get_lines()[-1]
+        ax.legend([chance_line], [chance_line.get_label()], fontsize=7, loc="upper right")
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    handles = axes.ravel()[0].get_lines()[:-1]
+    fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=min(3, len(handles)),
+               fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.9 / (3.3 * rows + 0.9), 1, 1))
     return fig

@@ -42,6 +42,16 @@ class Profile:
             raise ValueError(f"source {source!r} is not one of {list(TRUNK_SOURCES)}")
         return Path(self.trunks["folder"]) / f"{self.name}-{source}.h5"
 
+    def pretrain_settings(self, source: str) -> dict:
+        """The stand-in pretraining settings for `source`: ``trunks.pretrain`` with the
+        source's own overrides (a sub-entry named after it) applied."""
+        if source not in TRUNK_SOURCES:
+            raise ValueError(f"source {source!r} is not one of {list(TRUNK_SOURCES)}")
+        if "pretrain" not in self.trunks:
+            raise ValueError(f"profile {self.name!r} has no stand-in pretraining (trunks.source is {self.trunks['source']!r})")
+        base = {k: v for k, v in self.trunks["pretrain"].items() if k not in TRUNK_SOURCES}
+        return {**base, **self.trunks["pretrain"].get(source, {})}
+
     def results_dir(self, root: str | os.PathLike | None = None) -> Path:
         """Where this profile's artifacts live: ``<root>/<name>``.
 

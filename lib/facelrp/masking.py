@@ -1,0 +1,184 @@
+"""Relevance-based masking: pixel orders, masked images, accuracy curves and their AUC.
+
+A source model's map of a face orders its pixels by absolute relevance (ties broken by
+a seeded random order); masking level N % replaces the first N % of that order with the
+fill value in every colour channel. A destination model is then scored on the masked
+faces at every level, for its own task. Curves for all (source, destination) pairs come
+from `masking_curves`, which runs each frozen trunk once per (mask, level, image) and
+applies every readout of that trunk to the same features (see `naive_curves` for the
+reference path it must equal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import trapezoid
+from tqdm.auto import tqdm
+
+__all__ = [
+    "LEVELS",
+    "Readout",
+    "n_masked",
+    "pixel_order",
+    "random_order",
+    "mask_images",
+    "masking_curves",
+    "naive_curves",
+    "auc",
+]
+
+#: Mask levels in % of the pixels: quarter-decade log spacing from 0.1 % to 100 %.
+#: It contains the paper's half-decade grid (0.1, 0.316, 1, 3.16, 10, 31.6, 100 %).
+LEVELS = 10.0 ** (np.arange(-4, 9) / 4)
+
+
+def n_masked(levels: np.ndarray, n_pixels: int) -> np.ndarray:
+    """How many pixels each level (in %) masks: the nearest whole number."""
+    levels = np.asarray(levels, dtype=float)
+    if np.any(levels < 0) or np.any(levels > 100):
+        raise ValueError(f"mask levels must lie in [0, 100] %, got {levels}")
+    return np.rint(levels / 100.0 * n_pixels).astype(int)
+
+
+def pixel_order(maps: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Pixel indices of each map, most relevant first by absolute relevance.
+
+    Parameters
+    ----------
+    maps : (n, h, w) relevance maps (normalised or not: only the order matters)
+    seed : seeds the random order that breaks ties (equal |relevance|)
+
+    Returns
+    -------
+    (n, h * w) int64, flat pixel indices
+    """
+    flat = np.abs(np.asarray(maps, dtype=np.float64).reshape(len(maps), -1))
+    tiebreak = np.random.default_rng(seed).random(flat.shape)
+    # lexsort sorts by the last key first: |relevance| descending, then the random key
+    return np.lexsort((tiebreak, -flat), axis=-1)
+
+
+def random_order(n: int, n_pixels: int, *, seed: int = 0) -> np.ndarray:
+    """A seeded random pixel order per image: the random-mask baseline."""
+    return np.argsort(np.random.default_rng(seed).random((n, n_pixels)), axis=-1)
+
+
+def mask_images(x: np.ndarray, order: np.ndarray, count: int, *, fill: float = 0.0) -> np.ndarray:
+    """Copy of `x` (n, h, w, c) with the first `count` pixels of each image's `order` set
+    to `fill` in every channel. With caffe preprocessing, ``fill=0`` is the mean colour."""
+    n, h, w, c = x.shape
+    out = np.array(x, dtype=np.float32, copy=True).reshape(n, h * w, c)
+    out[np.arange(n)[:, None], order[:, :count]] = fill
+    return out.reshape(n, h, w, c)
+
+
+def _all_levels(x: np.ndarray, order: np.ndarray, counts: np.ndarray, fill: float) -> np.ndarray:
+    """The faces masked at every level, stacked level by level: (levels * n, h, w, c).
+    One predict call for all levels: per-call overhead dominates small trunks."""
+    return np.concatenate([mask_images(x, order, count, fill=fill) for count in counts])
+
+
+@dataclass(frozen=True)
+class Readout:
+    """A destination model's linear readout on its trunk's features."""
+
+    name: str
+    trunk: str  # which trunk it reads (the pretraining source)
+    kernel: np.ndarray  # (features, classes)
+    bias: np.ndarray  # (classes,)
+    labels: np.ndarray  # (n,) the true class of each image for its task
+
+    @classmethod
+    def from_model(cls, model, name: str, trunk: str, labels: np.ndarray) -> "Readout":
+        kernel, bias = model.get_layer("predictions").get_weights()
+        return cls(name, trunk, kernel, bias, np.asarray(labels))
+
+    def accuracy(self, features: np.ndarray) -> float:
+        logits = features @ self.kernel + self.bias
+        return float((logits.argmax(1) == self.labels).mean())
+
+
+def masking_curves(
+    x: np.ndarray,
+    orders: dict[str, np.ndarray],
+    trunks: dict,
+    readouts: list[Readout],
+    *,
+    levels: np.ndarray = LEVELS,
+    fill: float = 0.0,
+    batch_size: int = 256,
+    progress: bool = True,
+) -> tuple[np.ndarray, int]:
+    """Accuracy of every destination on the faces masked by every source, at every level.
+
+    Parameters
+    ----------
+    x : (n, h, w, 3) preprocessed faces
+    orders : mask name -> (n, h*w) pixel order (from `pixel_order` or `random_order`)
+    trunks : trunk name -> Keras model from images to the features the readouts read
+    readouts : the destinations
+    levels, fill : mask levels in % and the masked pixels' value
+
+    Returns
+    -------
+    accuracy : (len(orders), len(readouts), len(levels)) float64
+    images : how many images went through a trunk
+    """
+    counts = n_masked(levels, x.shape[1] * x.shape[2])
+    accuracy = np.full((len(orders), len(readouts), len(levels)), np.nan)
+    by_trunk = {t: [(j, r) for j, r in enumerate(readouts) if r.trunk == t] for t in trunks}
+    missing = {r.trunk for r in readouts} - set(trunks)
+    if missing:
+        raise ValueError(f"readouts need trunks {sorted(missing)}, not given")
+    images = 0
+    steps = [(t, m) for t in trunks if by_trunk[t] for m in range(len(orders))]
+    for trunk_name, m in tqdm(steps, desc="masking (trunk, mask)", disable=not progress):
+        order = list(orders.values())[m]
+        features = trunks[trunk_name].predict(_all_levels(x, order, counts, fill), batch_size=batch_size, verbose=0)
+        images += len(counts) * len(x)
+        for k, level_features in enumerate(np.split(features, len(counts))):
+            for j, readout in by_trunk[trunk_name]:
+                accuracy[m, j, k] = readout.accuracy(level_features)
+    return accuracy, images
+
+
+def naive_curves(
+    x: np.ndarray,
+    orders: dict[str, np.ndarray],
+    models: list,
+    labels: list[np.ndarray],
+    *,
+    levels: np.ndarray = LEVELS,
+    fill: float = 0.0,
+    batch_size: int = 256,
+    progress: bool = True,
+) -> tuple[np.ndarray, int]:
+    """The reference path: every (mask, destination) pair runs its whole model.
+
+    `models[j]` is destination j's whole network (images to logits) and `labels[j]` the
+    true classes for its task. Same return as `masking_curves`.
+    """
+    counts = n_masked(levels, x.shape[1] * x.shape[2])
+    accuracy = np.full((len(orders), len(models), len(levels)), np.nan)
+    images = 0
+    pairs = [(m, j) for m in range(len(orders)) for j in range(len(models))]
+    for m, j in tqdm(pairs, desc="masking (mask, model)", disable=not progress):
+        order = list(orders.values())[m]
+        logits = models[j].predict(_all_levels(x, order, counts, fill), batch_size=batch_size, verbose=0)
+        images += len(counts) * len(x)
+        for k, level_logits in enumerate(np.split(logits, len(counts))):
+            accuracy[m, j, k] = float((level_logits.argmax(1) == labels[j]).mean())
+    return accuracy, images
+
+
+def auc(accuracy: np.ndarray, levels: np.ndarray = LEVELS) -> np.ndarray:
+    """Area under accuracy-vs-log10(% masked) curves, along the last axis.
+
+    The x axis is log10 of the level rescaled to [0, 1] over the grid, so a curve at
+    100 % accuracy has AUC 1 and one at chance level c has AUC c (trapezoid rule).
+    """
+    x = np.log10(np.asarray(levels, dtype=float))
+    x = (x - x[0]) / (x[-1] - x[0])
+    return trapezoid(np.asarray(accuracy, dtype=float), x, axis=-1)

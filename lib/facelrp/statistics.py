@@ -1,0 +1,110 @@
+"""The paper's tests on masking AUCs (Figures 5 and 6), computed with pingouin.
+
+Input is the long table of `comparisons.auc_table`; each destination model's AUC for a
+bin is the mean over its sampled sources (the paper's 100 draws with replacement).
+
+The paper reports F(1, 16) for Figure 5 and F(3, 16) for Figure 6: the degrees of freedom
+of between-subjects ANOVAs over the 20 AUCs of a panel. But the mask source varies
+*within* each destination model (every destination is scored under every source), so the
+design is mixed (Figure 5: source within, pretraining between) or repeated measures
+(Figure 6: source within). Both forms are computed and labelled; the within-subject
+forms are the ones that match the design.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pingouin as pg
+
+__all__ = ["FIGURE5_SOURCES", "FIGURE6_SOURCES", "bin_means", "figure5_tests", "figure6_tests", "PAPER"]
+
+#: Figure 5: the same model's own masks against another seed's (same pretraining and task).
+FIGURE5_SOURCES = {"same_model": "same init.", "other_seed": "different init."}
+#: Figure 6: the four mask sources per destination type.
+FIGURE6_SOURCES = {
+    "same_model": "same init.",
+    "other_both": "other pretraining, other task",
+    "other_pretraining": "other pretraining, same task",
+    "other_task": "same pretraining, other task",
+}
+
+#: What the paper reported (section 3.1-3.3), for the tables that put ours beside them.
+PAPER = {
+    "figure5": {
+        ("identity", "pretraining"): "F(1, 16) = 49.6, p = 2.8e-6",
+        ("identity", "mask source"): "F(1, 16) = 1.88, p = 0.19",
+        ("gender", "pretraining"): "F(1, 16) = 34.5, p = 2.4e-5",
+        ("gender", "mask source"): "F(1, 16) = 0.09, p = 0.77",
+    },
+    "figure6_anova": "all F(3, 16) > 3.3, all p < 0.05",
+    "figure6_pairs": {
+        ("same init.", "same pretraining, other task"): "all p > 0.06 (no difference)",
+        ("same init.", "other pretraining, same task"): "p < 0.03, except ImageNet-gender p > 0.08",
+        ("same init.", "other pretraining, other task"): "p < 0.03, except ImageNet-gender p > 0.08",
+        ("other pretraining, other task", "other pretraining, same task"): "all p > 0.92 (no difference)",
+    },
+}
+
+
+def bin_means(table: pd.DataFrame, sources: dict[str, str]) -> pd.DataFrame:
+    """Mean AUC per (destination, bin) over the draws, for the bins in `sources`, with a
+    ``mask source`` column holding their labels."""
+    picked = table[table["bin"].isin(list(sources))]
+    means = picked.groupby(["destination", "pretraining", "task", "seed", "bin"], as_index=False)["auc"].mean()
+    means["mask source"] = means["bin"].map(sources)
+    return means
+
+
+def figure5_tests(table: pd.DataFrame) -> pd.DataFrame:
+    """Per task: effects of mask source (same vs different init.) and pretraining on AUC.
+
+    Returns one row per (task, design, effect) with df1, df2, F, p. Designs: ``between``
+    (two-way between-subjects ANOVA over the 20 AUCs, the paper's F(1, 16)) and ``mixed``
+    (source within destination, pretraining between destinations).
+    """
+    means = bin_means(table, FIGURE5_SOURCES)
+    rows = []
+    for task, data in means.groupby("task", sort=False):
+        between = pg.anova(data=data, dv="auc", between=["mask source", "pretraining"], detailed=True)
+        residual = int(between.set_index("Source").loc["Residual", "DF"])
+        for source, effect in (("pretraining", "pretraining"), ("mask source", "mask source"),
+                               ("mask source * pretraining", "interaction")):
+            row = between.set_index("Source").loc[source]
+            rows.append({"task": task, "design": "between", "effect": effect, "df1": int(row["DF"]),
+                         "df2": residual, "F": float(row["F"]), "p": float(row["p_unc"])})
+        mixed = pg.mixed_anova(data=data, dv="auc", within="mask source", between="pretraining", subject="destination")
+        for source, effect in (("pretraining", "pretraining"), ("mask source", "mask source"),
+                               ("Interaction", "interaction")):
+            row = mixed.set_index("Source").loc[source]
+            rows.append({"task": task, "design": "mixed", "effect": effect, "df1": int(row["DF1"]),
+                         "df2": int(row["DF2"]), "F": float(row["F"]), "p": float(row["p_unc"])})
+    return pd.DataFrame(rows)
+
+
+def figure6_tests(table: pd.DataFrame, *, padjust: str = "holm") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per destination type (pretraining x task): effect of the four mask sources on AUC.
+
+    Returns
+    -------
+    anova : one row per (pretraining, task, design): ``between`` (one-way, the paper's
+        F(3, 16)) and ``repeated`` (source within destination, F(3, 12)); df1, df2, F, p
+    pairs : paired t-tests between the sources per destination type, p corrected by
+        `padjust` (pingouin's name: holm, bonf, fdr_bh, ...) within each type
+    """
+    means = bin_means(table, FIGURE6_SOURCES)
+    anovas, pairs = [], []
+    for (pretraining, task), data in means.groupby(["pretraining", "task"], sort=False):
+        one_way = pg.anova(data=data, dv="auc", between="mask source", detailed=True).set_index("Source")
+        anovas.append({"pretraining": pretraining, "task": task, "design": "between",
+                       "df1": int(one_way.loc["mask source", "DF"]), "df2": int(one_way.loc["Within", "DF"]),
+                       "F": float(one_way.loc["mask source", "F"]), "p": float(one_way.loc["mask source", "p_unc"])})
+        repeated = pg.rm_anova(data=data, dv="auc", within="mask source", subject="destination", detailed=True)
+        row = repeated.set_index("Source")
+        anovas.append({"pretraining": pretraining, "task": task, "design": "repeated",
+                       "df1": int(row.loc["mask source", "DF"]), "df2": int(row.loc["Error", "DF"]),
+                       "F": float(row.loc["mask source", "F"]), "p": float(row.loc["mask source", "p_unc"])})
+        tests = pg.pairwise_tests(data=data, dv="auc", within="mask source", subject="destination", padjust=padjust)
+        tests.insert(0, "task", task)
+        tests.insert(0, "pretraining", pretraining)
+        pairs.append(tests)
+    return pd.DataFrame(anovas), pd.concat(pairs, ignore_index=True)
