@@ -25,7 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 pipeline: $(STAMP)
-	snakemake -s workflow/Snakefile --cores 2 --config profile=$(PROFILE)
+	snakemake -s workflow/Snakefile --cores 2 --rerun-incomplete --config profile=$(PROFILE)
 
 book: pipeline
 ifneq ($(PROFILE),demo)

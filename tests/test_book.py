@@ -96,3 +96,60 @@ def test_masking_page_shows_figures_2_3_5_6_and_the_statistics(smoke_book):
         assert label in html, label
     assert html.count("<img") >= 4 and "F(1, 16) = 49.6" in html and "repeated measures" in html
     assert "p (Holm)" in html
+
+
+def test_rank2_page_shows_figure_7_and_the_t_test_labelled_simulated(smoke_book):
+    import pandas as pd
+
+    from facelrp import rank2
+
+    folder = SMOKE / "rank2"
+    trials = pd.read_csv(folder / "trials.csv")
+    assert list(trials.columns) == ["target", "imagenet_choice", "vggface_choice"]
+    assert (trials.imagenet_choice != trials.vggface_choice).all()
+    for identity in set(trials.to_numpy().ravel()):
+        assert (folder / "trial-images" / f"face-{identity:03d}.png").is_file()
+    choices = rank2.read_choices(folder / "choices.csv")
+    assert choices.observer.nunique() == 46 and len(choices) == 46 * len(trials)
+    html = (smoke_book / "results" / "smoke" / "book" / "rank2.html").read_text()
+    assert "Figure 7a/b." in html and "Figure 7c." in html and "simulated observers" in html
+    if len(trials):
+        assert "t(45) = 2.345" in html and "this run (simulated)" in html
+
+
+def test_a_killed_pipeline_leaves_no_half_artifact_and_resumes_to_the_same_results(smoke_book):
+    import signal
+    import time
+
+    from facelrp import finetune
+
+    name = "vggface-gender-s2"
+    folder = SMOKE / "models" / name
+    before, record = finetune.load_run(folder)
+    shutil.rmtree(folder)
+    (SMOKE / "book" / "models" / f"{name}.ipynb").unlink()
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    command = ["snakemake", "-s", "workflow/Snakefile", "--cores", "1", "--rerun-incomplete", "--config", "profile=smoke"]
+    run = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list((SMOKE / "book" / "models").glob(".page-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the model's notebook is executing
+    time.sleep(1.0)
+    os.killpg(run.pid, signal.SIGINT)  # Ctrl-C on the whole pipeline
+    run.wait(timeout=120)
+    assert not (folder / "record.json").exists()  # the run is not marked complete
+    assert not (SMOKE / "book" / "models" / f"{name}.ipynb").exists()
+    import h5py
+
+    for path in folder.rglob("*") if folder.exists() else []:  # nothing half-written is left
+        assert path.name in {"model.h5", "arrays.npz"}, path
+        if path.name == "model.h5":
+            h5py.File(path, "r").close()
+        else:
+            np.load(path).close()
+    rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    after, again = finetune.load_run(folder)
+    assert again["validation_accuracy"] == record["validation_accuracy"]
+    np.testing.assert_allclose(after["maps"], before["maps"], rtol=1e-5, atol=1e-6)

@@ -179,6 +179,58 @@ def _masking(args: argparse.Namespace) -> None:
           f"{images} trunk images in {seconds:.1f} s")
 
 
+def _rank2(args: argparse.Namespace) -> None:
+    """Rank-2 choices of both sides, the trial list with its images, and the observers' choices."""
+    import shutil
+
+    from PIL import Image
+
+    from . import finetune, rank2, store
+
+    profile = load_profile(args.profile)
+    results = profile.results_dir()
+    front = datasets.FaceDataset.load(args.faces).frontal()
+    targets = front.identity
+    sides = {}
+    for source in ("imagenet", "vggface"):
+        logits = np.stack([
+            finetune.load_run(results / "models" / key.name)[0]["logits"]
+            for key in finetune.model_keys(profile) if key.source == source and key.task == "identity"
+        ])
+        sides[source] = rank2.side_choices(logits, targets)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    choices = sides["imagenet"].join(sides["vggface"], lsuffix="_imagenet", rsuffix="_vggface")
+    store.save_csv(out / "sides.csv", choices, index=True)
+    trials = rank2.trial_list(sides["imagenet"], sides["vggface"])
+    images = out / "trial-images"
+    scratch = out / ".trial-images.partial"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    for identity in sorted(set(trials.to_numpy().ravel())):
+        Image.fromarray(front.images[int(np.flatnonzero(targets == identity)[0])]).save(scratch / f"face-{identity:03d}.png")
+    shutil.rmtree(images, ignore_errors=True)
+    scratch.rename(images)
+    store.save_csv(out / "trials.csv", trials)
+    setting = profile.observers
+    if setting["source"] == "simulated":
+        if front.identity_params is None:
+            raise SystemExit(f"{args.faces}: simulated observers need the faces' parameters (a synthetic set)")
+        simulated = rank2.simulate_observers(
+            front.identity_params, trials, n_observers=setting["n"], internal_weight=setting["internal_weight"],
+            weight_sd=setting["weight_sd"], noise=setting["noise"], seed=setting["seed"],
+        )
+        store.save_csv(out / "choices.csv", simulated)
+    elif Path(setting["file"]).is_file():
+        rank2.read_choices(setting["file"])  # fail here, naming the file and row, rather than in the book
+        shutil.copyfile(setting["file"], out / "choices.csv")
+    else:  # no observers yet: the book shows the trial list to run them on
+        (out / "choices.csv").unlink(missing_ok=True)
+        print(f"no observer choices at {setting['file']}: run the experiment on {out / 'trials.csv'} first")
+    print(f"wrote {out}: {len(trials)} trials (targets where the two sides' rank-2 choices differ), "
+          f"observers {setting['source']}")
+
+
 def _git_commit() -> str | None:
     import subprocess
 
@@ -229,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
                       help="value of masked pixels after mean subtraction (0: the mean colour)")
     mask.add_argument("--seed", type=int, default=0, help="seed of the tie-breaking and random-mask orders")
     mask.set_defaults(run=_masking)
+    r2 = stages.add_parser("rank2", help="rank-2 choices, trial list with images, observers' choices")
+    r2.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    r2.add_argument("--faces", required=True, help="the profile's faces.npz")
+    r2.add_argument("--out", required=True, help="output folder (sides.csv, trials.csv, trial-images/, choices.csv)")
+    r2.set_defaults(run=_rank2)
     args = parser.parse_args(argv)
     args.run(args)
     return 0

@@ -24,6 +24,7 @@ __all__ = [
     "BACKGROUND",
     "sample_identities",
     "sample_disjoint_identities",
+    "param_scale",
     "render_face",
     "render_views",
     "render_jittered",
@@ -99,9 +100,13 @@ def sample_identities(
     return out
 
 
+def param_scale() -> np.ndarray:
+    """The population standard deviation of each parameter (`PARAM_NAMES` order)."""
+    return np.array([spec[2] for spec in _PARAM_SPEC.values()] + [0.5])
+
+
 def _standardise(params: np.ndarray) -> np.ndarray:
-    scale = np.array([spec[2] for spec in _PARAM_SPEC.values()] + [0.5])
-    return params / scale
+    return params / param_scale()
 
 
 def sample_disjoint_identities(

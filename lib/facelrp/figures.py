@@ -19,6 +19,9 @@ __all__ = [
     "figure3",
     "curve_panel",
     "curve_grid",
+    "figure7ab",
+    "figure7c",
+    "placeholder",
     "SOURCE_COLOURS",
     "PRETRAINING_COLOURS",
     "image_grid",
@@ -263,7 +266,8 @@ def figure3(image: np.ndarray, pairs: list[dict], levels: np.ndarray, chance: fl
         top.imshow(pair["map"], cmap=RELEVANCE_CMAP, vmin=-1, vmax=1, alpha=0.65)
         top.set_xticks([])
         top.set_yticks([])
-        top.set_title(f"{pair['label'].replace(', ', ',\n')}\nsource {pair['source']}", fontsize=8)
+        label = pair["label"].replace(", ", ",\n")
+        top.set_title(f"{label}\nsource {pair['source']}", fontsize=8)
         bottom.plot(levels, pair["curve"], color=SOURCE_COLOURS[pair["bin"]], marker="o", ms=2.5)
         _curve_axes(bottom, levels, chance)
         bottom.set_title(f"destination\n{pair['destination']}", fontsize=8)
@@ -306,4 +310,61 @@ def curve_grid(panels: list[dict], levels: np.ndarray, *, columns: int = 2) -> p
     fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=min(3, len(handles)),
                fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.9 / (3.3 * rows + 0.9), 1, 1))
+    return fig
+
+
+def figure7ab(examples: list[dict]) -> plt.Figure:
+    """Paper Figure 7a/b: per example, the target, each side's rank-2 face, and both
+    sides' relevance maps of the target.
+
+    Each entry of `examples` has ``target`` (image), ``imagenet`` and ``vggface``
+    (dicts with ``face`` (image), ``map`` (normalised map of the target), ``label``),
+    and ``title``.
+    """
+    fig, axes = plt.subplots(len(examples), 5, figsize=(8.2, 1.9 * len(examples) + 0.3), squeeze=False)
+    for row, ex in enumerate(examples):
+        panels = [
+            (ex["target"], "gray", "target"),
+            (ex["imagenet"]["face"], "gray", f"ImageNet side rank-2\n{ex['imagenet']['label']}"),
+            (ex["vggface"]["face"], "gray", f"VGGFace side rank-2\n{ex['vggface']['label']}"),
+            (ex["imagenet"]["map"], RELEVANCE_CMAP, "ImageNet-side map\nof the target"),
+            (ex["vggface"]["map"], RELEVANCE_CMAP, "VGGFace-side map\nof the target"),
+        ]
+        for col, (image, cmap, title) in enumerate(panels):
+            ax = axes[row, col]
+            if cmap == "gray":
+                ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+            else:
+                ax.imshow(ex["target"], cmap="gray", vmin=0, vmax=255)
+                ax.imshow(image, cmap=cmap, vmin=-1, vmax=1, alpha=0.65)
+            ax.set_title(title, fontsize=7.5)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 0].set_ylabel(ex["title"], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def figure7c(per_target, *, simulated: bool) -> plt.Figure:
+    """Paper Figure 7c: per target, the fraction of observers choosing the VGGFace-side
+    face, sorted; a line at 0.5."""
+    values = np.asarray(per_target, dtype=float)
+    fig, ax = plt.subplots(figsize=(7.0, 2.8))
+    colours = np.where(values > 0.5, PRETRAINING_COLOURS["vggface"], PRETRAINING_COLOURS["imagenet"])
+    ax.bar(np.arange(len(values)), values, color=colours, width=0.85)
+    ax.axhline(0.5, color="0.3", lw=0.8, ls=":")
+    ax.set_xlim(-0.6, len(values) - 0.4)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("target face (sorted)")
+    ax.set_ylabel("observers choosing the\nVGGFace-side face")
+    ax.set_title("simulated observers" if simulated else "observers")
+    fig.tight_layout()
+    return fig
+
+
+def placeholder(message: str) -> plt.Figure:
+    """A small figure that only says why the real one is missing in this build."""
+    fig, ax = plt.subplots(figsize=(7.0, 0.8))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", color="0.3")
     return fig

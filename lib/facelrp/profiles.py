@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -14,6 +14,7 @@ _FILE = Path(__file__).with_name("profiles.yml")
 PROFILE_NAMES = ("smoke", "demo", "paper")
 _FACE_SOURCES = ("synthetic", "folder")
 _TRUNK_SOURCES = ("pretrain", "shipped", "real")
+_SIMULATED_OBSERVERS = {"source": "simulated", "n": 46, "internal_weight": 0.5, "weight_sd": 0.15, "noise": 0.3, "seed": 0}
 #: The two pretraining sources of the paper, in book order.
 TRUNK_SOURCES = ("imagenet", "vggface")
 
@@ -28,6 +29,9 @@ class Profile:
     faces: dict
     trunks: dict
     finetune: dict
+    #: Observers of the rank-2 experiment: ``{source: simulated, n, internal_weight,
+    #: weight_sd, noise, seed}`` or ``{source: file, file: <choices .csv>}``.
+    observers: dict = field(default_factory=lambda: dict(_SIMULATED_OBSERVERS))
 
     @property
     def setting(self) -> str:
@@ -97,8 +101,12 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
         raise ValueError(
             f"{path}: profile {name!r} trunks.source {trunk_source!r} is not one of {list(_TRUNK_SOURCES)}"
         )
+    observers = {**_SIMULATED_OBSERVERS, **entry.get("observers", {})}
+    if observers["source"] not in ("simulated", "file") or (observers["source"] == "file" and "file" not in observers):
+        raise ValueError(f"{path}: profile {name!r} observers must be 'source: simulated' or 'source: file' with 'file: <csv>'")
     return Profile(
         name=name,
+        observers=observers,
         description=entry["description"],
         stand_in=bool(entry["stand_in"]),
         faces=dict(entry["faces"]),

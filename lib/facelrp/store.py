@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "save_npz", "load_npz", "save_json"]
+__all__ = ["atomic_write", "save_npz", "load_npz", "save_json", "save_csv"]
 
 
 def atomic_write(path: str | os.PathLike, write) -> Path:
@@ -48,3 +48,8 @@ def save_json(path: str | os.PathLike, record: dict) -> Path:
     """`record` as indented, key-sorted JSON, written atomically."""
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"
     return atomic_write(path, lambda handle: handle.write(text.encode()))
+
+
+def save_csv(path: str | os.PathLike, frame, *, index: bool = False) -> Path:
+    """A pandas DataFrame as UTF-8 CSV, written atomically."""
+    return atomic_write(path, lambda handle: handle.write(frame.to_csv(index=index).encode("utf-8")))
