@@ -258,7 +258,7 @@ def figure3(image: np.ndarray, pairs: list[dict], levels: np.ndarray, chance: fl
     ``destination`` (model names), ``map`` (the source's normalised map of `image`) and
     ``curve`` (the destination's accuracy per level under the source's masks).
     """
-    fig, axes = plt.subplots(2, len(pairs), figsize=(2.6 * len(pairs), 5.6), squeeze=False,
+    fig, axes = plt.subplots(2, len(pairs), figsize=(2.0 * len(pairs), 4.9), squeeze=False,
                              gridspec_kw={"height_ratios": [1, 1.1]})
     for col, pair in enumerate(pairs):
         top, bottom = axes[0, col], axes[1, col]
@@ -271,6 +271,8 @@ def figure3(image: np.ndarray, pairs: list[dict], levels: np.ndarray, chance: fl
         bottom.plot(levels, pair["curve"], color=SOURCE_COLOURS[pair["bin"]], marker="o", ms=2.5)
         _curve_axes(bottom, levels, chance)
         bottom.set_title(f"destination\n{pair['destination']}", fontsize=8)
+        bottom.tick_params(labelsize=7)
+        bottom.xaxis.label.set_fontsize(7.5)
         if col:
             bottom.set_ylabel("")
     fig.tight_layout()
@@ -308,7 +310,7 @@ def curve_grid(panels: list[dict], levels: np.ndarray, *, columns: int = 2) -> p
         ax.axis("off")
     handles = axes.ravel()[0].get_lines()[:-1]
     fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=min(3, len(handles)),
-               fontsize=8, frameon=False)
+               fontsize=9.5, frameon=False)
     fig.tight_layout(rect=(0, 0.9 / (3.3 * rows + 0.9), 1, 1))
     return fig
 
