@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from facelrp import datasets, finetune, masking, vgg
+from facelrp import datasets, masking, vgg
 from facelrp.profiles import PROFILE_NAMES, load_profile
 
 
@@ -24,21 +24,10 @@ def main() -> None:
     parser.add_argument("--masks", type=int, default=None, help="use the first N-1 model masks and the random one")
     args = parser.parse_args()
 
-    from tensorflow import keras
-
     profile = load_profile(args.profile)
-    results = profile.results_dir()
-    front = datasets.FaceDataset.load(results / "data" / "faces.npz").frontal()
+    front = datasets.FaceDataset.load(profile.results_dir() / "data" / "faces.npz").frontal()
     x = datasets.caffe_preprocess(front.images)
-    keys = finetune.model_keys(profile)
-    models, readouts, orders = [], [], {}
-    for key in keys:
-        folder = results / "models" / key.name
-        model = keras.models.load_model(folder / "model.h5", compile=False)
-        labels, _ = finetune.task_labels(front, key.task)
-        models.append(model)
-        readouts.append(masking.Readout.from_model(model, key.name, key.source, labels))
-        orders[key.name] = masking.pixel_order(finetune.load_run(folder)[0]["maps"])
+    models, readouts, orders, _ = masking.load_models(profile, front)
     orders["random"] = masking.random_order(len(x), x.shape[1] * x.shape[2])
     if args.masks:
         names = list(orders)[: args.masks - 1] + ["random"]

@@ -134,32 +134,21 @@ def _masking(args: argparse.Namespace) -> None:
     """Accuracy curves of every destination model under every source model's masks."""
     import time
 
-    from tensorflow import keras
-
-    from . import finetune, masking, store, vgg
+    from . import masking, store, vgg
 
     profile = load_profile(args.profile)
-    results = profile.results_dir()
     front = datasets.FaceDataset.load(args.faces).frontal()
     x = datasets.caffe_preprocess(front.images)
-    keys = finetune.model_keys(profile)
-    orders, readouts, trunk_sha = {}, [], {}
-    for key in keys:
-        folder = results / "models" / key.name
-        arrays, record = finetune.load_run(folder)
-        if arrays["maps"].shape[1:] != x.shape[1:3]:
-            raise SystemExit(f"{folder}/arrays.npz: maps of shape {arrays['maps'].shape[1:]} do not fit "
-                             f"the {x.shape[1]}-px faces of {args.faces}; rerun the pipeline for this profile")
-        orders[key.name] = masking.pixel_order(arrays["maps"], seed=args.seed)
-        model = keras.models.load_model(folder / "model.h5", compile=False)
-        labels, _ = finetune.task_labels(front, key.task)
-        readouts.append(masking.Readout.from_model(model, key.name, key.source, labels))
-        trunk_sha.setdefault(key.source, set()).add(record.get("trunk_sha256"))
+    try:
+        _, readouts, orders, records = masking.load_models(profile, front, seed=args.seed)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     orders["random"] = masking.random_order(len(x), x.shape[1] * x.shape[2], seed=args.seed)
     trunks = {}
-    for source in sorted(trunk_sha):
+    for source in sorted({r.trunk for r in readouts}):
         trunks[source], trunk_record = vgg.profile_trunk(profile, source)
-        if trunk_record.get("sha256") is not None and trunk_sha[source] != {trunk_record["sha256"]}:
+        used = {rec.get("trunk_sha256") for rec, r in zip(records, readouts) if r.trunk == source}
+        if trunk_record.get("sha256") is not None and used != {trunk_record["sha256"]}:
             raise SystemExit(f"the {source} models were fine-tuned on another trunk than "
                              f"{trunk_record.get('file')}; rerun the pipeline for profile {profile.name}")
     start = time.perf_counter()

@@ -24,6 +24,7 @@ __all__ = [
     "pixel_order",
     "random_order",
     "mask_images",
+    "load_models",
     "masking_curves",
     "naive_curves",
     "auc",
@@ -98,6 +99,33 @@ class Readout:
     def accuracy(self, features: np.ndarray) -> float:
         logits = features @ self.kernel + self.bias
         return float((logits.argmax(1) == self.labels).mean())
+
+
+def load_models(profile, front, *, seed: int = 0) -> tuple[list, list[Readout], dict[str, np.ndarray], list[dict]]:
+    """A profile's 20 fine-tuned models as masking needs them.
+
+    Returns the Keras models (images to logits), their `Readout`s scored on `front`
+    (the frontal faces), each model's pixel order (`pixel_order` of its maps, ties
+    broken with `seed`) keyed by model name, and the models' records.
+    """
+    from tensorflow import keras
+
+    from . import finetune
+
+    models, readouts, orders, records = [], [], {}, []
+    for key in finetune.model_keys(profile):
+        folder = profile.results_dir() / "models" / key.name
+        arrays, record = finetune.load_run(folder)
+        if arrays["maps"].shape[1:] != front.image_size:
+            raise ValueError(f"{folder}/arrays.npz: maps of shape {arrays['maps'].shape[1:]} do not fit the "
+                             f"{front.image_size[0]}-px faces; rerun the pipeline for profile {profile.name}")
+        model = keras.models.load_model(folder / "model.h5", compile=False)
+        labels, _ = finetune.task_labels(front, key.task)
+        models.append(model)
+        readouts.append(Readout.from_model(model, key.name, key.source, labels))
+        orders[key.name] = pixel_order(arrays["maps"], seed=seed)
+        records.append(record)
+    return models, readouts, orders, records
 
 
 def masking_curves(
