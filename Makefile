@@ -14,7 +14,7 @@ TOC := results/$(PROFILE)/_toc.yml
 BUILD := results/$(PROFILE)
 endif
 
-.PHONY: setup pipeline book test pretrain clean-book
+.PHONY: setup pipeline book test pretrain clean-book browser check-book
 
 setup: $(STAMP)
 
@@ -34,8 +34,17 @@ endif
 	jupyter-book build . --toc $(TOC) --path-output $(BUILD) -W --keep-going
 	@echo "book: $(BUILD)/_build/html/index.html"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	pytest
+
+# Debian's Chromium and its driver for the browser check (installed when missing; needs root).
+browser:
+	@command -v chromedriver >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+# Every page of the built book in headless Chromium: missing images, empty figures,
+# error cells, broken internal links; a screenshot of each page beside the book.
+check-book: book browser
+	python -m facelrp check-book --html $(BUILD)/_build/html --screenshots $(BUILD)/_build/screenshots
 
 # Remake the demo trunks shipped in weights/ (about 45 min on 2 cores; both in parallel).
 pretrain: $(STAMP)

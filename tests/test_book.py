@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,3 +154,29 @@ def test_a_killed_pipeline_leaves_no_half_artifact_and_resumes_to_the_same_resul
     after, again = finetune.load_run(folder)
     assert again["validation_accuracy"] == record["validation_accuracy"]
     np.testing.assert_allclose(after["maps"], before["maps"], rtol=1e-5, atol=1e-6)
+
+
+def test_browser_check_passes_the_smoke_book_and_catches_what_a_reader_would_see_broken(smoke_book, tmp_path):
+    from facelrp.check import check_book
+
+    reports = check_book(smoke_book, tmp_path / "shots")
+    assert len(reports) == 27 and all(r.ok for r in reports), [r.problems() for r in reports if not r.ok]
+    shot = tmp_path / "shots" / "results__smoke__book__masking.png"
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    broken = tmp_path / "html"
+    shutil.copytree(smoke_book, broken)
+    page = broken / "results" / "smoke" / "book"
+    masking = (page / "masking.html").read_text()
+    image = re.search(r'<img[^>]* src="([^"]+)"', masking).group(1)
+    (page / image).unlink()
+    relevance = page / "relevance.html"
+    relevance.write_text(relevance.read_text().replace(
+        "</article>", '<a href="nowhere.html">x</a><a href="masking.html#no-such-anchor">y</a>'
+        '<div class="output traceback">Traceback (most recent call last)</div></article>', 1))
+    found = {r.page.rsplit("/", 1)[-1]: r for r in check_book(broken)}
+    assert found["masking.html"].broken_images and found["masking.html"].empty_figures
+    assert sorted(found["relevance.html"].broken_links) == [
+        "results/smoke/book/masking.html#no-such-anchor", "results/smoke/book/nowhere.html"]
+    assert found["relevance.html"].error_cells
+    assert found["dataset.html"].ok

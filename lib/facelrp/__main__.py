@@ -220,6 +220,21 @@ def _rank2(args: argparse.Namespace) -> None:
           f"observers {setting['source']}")
 
 
+def _check_book(args: argparse.Namespace) -> None:
+    """Open every page of a built book in headless Chromium; fail on what a reader would see broken."""
+    from .check import check_book
+
+    reports = check_book(args.html, args.screenshots)
+    bad = [r for r in reports if not r.ok]
+    for report in bad:
+        for problem in report.problems():
+            print(f"{report.page}: {problem}")
+    print(f"checked {len(reports)} pages in Chromium: {len(reports) - len(bad)} fine, {len(bad)} with problems"
+          + (f"; screenshots in {args.screenshots}" if args.screenshots else ""))
+    if bad:
+        raise SystemExit(1)
+
+
 def _git_commit() -> str | None:
     import subprocess
 
@@ -275,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     r2.add_argument("--faces", required=True, help="the profile's faces.npz")
     r2.add_argument("--out", required=True, help="output folder (sides.csv, trials.csv, trial-images/, choices.csv)")
     r2.set_defaults(run=_rank2)
+    check = stages.add_parser("check-book", help="open every page of a built book in headless Chromium")
+    check.add_argument("--html", required=True, help="the book's _build/html folder")
+    check.add_argument("--screenshots", default=None, help="folder for a full-page PNG of every page")
+    check.set_defaults(run=_check_book)
     args = parser.parse_args(argv)
     args.run(args)
     return 0
