@@ -46,7 +46,7 @@ browser:
 check-book: book browser
 	python -m facelrp check-book --html $(BUILD)/_build/html --screenshots $(BUILD)/_build/screenshots
 
-# Remake the demo trunks shipped in weights/ (about 45 min on 2 cores; both in parallel).
+# Remake the demo trunks shipped in weights/ (about 50 min on 2 cores; both in parallel).
 pretrain: $(STAMP)
 	python -m facelrp pretrain --profile demo --source imagenet --threads 1 > weights/demo-imagenet.log 2>&1 & \
 	python -m facelrp pretrain --profile demo --source vggface --threads 1 > weights/demo-vggface.log 2>&1; \

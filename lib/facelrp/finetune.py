@@ -26,6 +26,7 @@ __all__ = [
     "assemble",
     "save_run",
     "load_run",
+    "linear_probe",
 ]
 
 #: The two fine-tuning tasks of the paper.
@@ -180,3 +181,19 @@ def load_run(directory) -> tuple[dict, dict]:
 
     directory = Path(directory)
     return store.load_npz(directory / "arrays.npz"), json.loads((directory / "record.json").read_text())
+
+
+def linear_probe(features: np.ndarray, labels: np.ndarray, train: np.ndarray, val: np.ndarray, *, C: float = 1.0) -> float:
+    """Validation accuracy of an L2-regularised logistic regression on standardised features.
+
+    A yardstick for the readouts: how well *any* well-fitted linear readout separates the
+    classes with these frozen features (scikit-learn's lbfgs fit, not 25 epochs of Adam).
+    If it too stays below a target, the trunk's features are the limit, not the readout.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
+    probe.fit(features[train], labels[train])
+    return float(probe.score(features[val], labels[val]))
