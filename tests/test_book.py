@@ -168,7 +168,7 @@ def test_browser_check_passes_the_smoke_book_and_catches_what_a_reader_would_see
     from facelrp.check import check_book
 
     reports = check_book(smoke_book, tmp_path / "shots")
-    assert len(reports) == 27 and all(r.ok for r in reports), [r.problems() for r in reports if not r.ok]
+    assert len(reports) == 28 and all(r.ok for r in reports), [r.problems() for r in reports if not r.ok]
     shot = tmp_path / "shots" / "results__smoke__book__masking.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -188,3 +188,10 @@ def test_browser_check_passes_the_smoke_book_and_catches_what_a_reader_would_see
         "results/smoke/book/masking.html#no-such-anchor", "results/smoke/book/nowhere.html"]
     assert found["relevance.html"].error_cells
     assert found["dataset.html"].ok
+
+
+def test_summary_page_puts_every_paper_statistic_beside_this_run(smoke_book):
+    html = (smoke_book / "results" / "smoke" / "book" / "summary.html").read_text()
+    assert "conclusion holds" in html and "F(1, 16) = 49.6, p = 2.8e-6" in html
+    assert "not comparable" in html  # the simulated observers
+    assert html.count("Fig. 6,") == 16
