@@ -46,6 +46,57 @@ def test_intro_states_the_setting_and_renders_references(smoke_book):
     assert "Crawford" in html and "Montavon" in html
 
 
+def test_references_page_renders_the_papers_whole_reference_list(smoke_book):
+    html = (smoke_book / "results" / "smoke" / "book" / "references.html").read_text()
+    bib = (ROOT / "book" / "references.bib").read_text()
+    assert bib.count("\n@") + bib.startswith("@") >= 21  # the paper and its 20 references, then ours
+    for author in ("Adebayo", "Hubel", "Torralba", "Zeiler", "Simonyan", "Parkhi", "Malli"):
+        assert author in html, author
+
+
+def test_reproducing_page_counts_the_runs_own_work_and_checks_the_paper_inputs(smoke_book):
+    html = (smoke_book / "results" / "smoke" / "book" / "reproducing.html").read_text()
+    record = json.loads((SMOKE / "masking" / "curves.json").read_text())
+    assert f"{record['trunk_images']:,}" in html  # this build's masking stage, from its record
+    assert "55,146" in html  # the same stage at the paper's size
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels.h5" in html and "manifest.csv" in html
+    assert re.search(r"about\s+<span[^>]*>[0-9.]+</span> hours", html)
+
+
+def test_launch_buttons_open_an_executed_notebook_that_the_pipeline_made(smoke_book):
+    html = (smoke_book / "results" / "smoke" / "book" / "masking.html").read_text()
+    link = re.search(r'href="(https://mybinder.org/v2/gh/[^"]+)"', html).group(1)
+    path = re.search(r"urlpath=lab/tree/([^&\"]+)", link.replace("%2F", "/")).group(1)
+    assert path == "results/smoke/book/masking.ipynb" and (ROOT / path).is_file()
+    postbuild = ROOT / "postBuild"
+    assert os.access(postbuild, os.X_OK) and "profile=demo" in postbuild.read_text()
+
+
+def test_where_page_measures_the_part_claim_and_shows_the_sanity_checks(smoke_book):
+    html = (smoke_book / "results" / "smoke" / "book" / "where.html").read_text()
+    for figure in ("Figure W1.", "Figure W2.", "Figure W3.", "Figure W4."):
+        assert figure in html, figure
+    assert "The stand-ins show the paper" in html or "The stand-ins do not show the paper" in html
+    assert "Repeated-measures ANOVA" in html and "Sixt" in html and "Binder" in html
+    arrays = np.load(SMOKE / "sanity" / "vggface-identity-s0.npz")
+    assert arrays["similarity"].shape[:3] == (2, 9, 3)  # methods x (8 cascade steps + shuffled labels) x metrics
+    assert list(arrays["steps"])[-1] == "shuffled labels"
+
+
+def test_robust_page_reruns_the_conclusions_under_each_fill_and_order(smoke_book):
+    html = (smoke_book / "results" / "smoke" / "book" / "robust.html").read_text()
+    for figure in ("Figure R1.", "Figure R2."):
+        assert figure in html, figure
+    assert "mean colour (paper)" in html and "ROAD" in html and "LeRF" in html
+    for variant, order in (("road", "most"), ("road-lerf", "least"), ("constant-lerf", "least")):
+        record = json.loads((SMOKE / "masking" / f"curves-{variant}.json").read_text())
+        assert record["order"] == f"{order} relevant first"
+        assert record["imputation"] == ("road" if variant.startswith("road") else "constant")
+    morf = np.load(SMOKE / "masking" / "curves-road.npz")["accuracy"]
+    lerf = np.load(SMOKE / "masking" / "curves-road-lerf.npz")["accuracy"]
+    assert np.array_equal(morf[..., -1], lerf[..., -1])  # at 100 % both orders remove every pixel
+
+
 def test_rerun_skips_what_is_up_to_date(smoke_book):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     run = subprocess.run(
@@ -168,7 +219,7 @@ def test_browser_check_passes_the_smoke_book_and_catches_what_a_reader_would_see
     from facelrp.check import check_book
 
     reports = check_book(smoke_book, tmp_path / "shots")
-    assert len(reports) == 28 and all(r.ok for r in reports), [r.problems() for r in reports if not r.ok]
+    assert len(reports) == 32 and all(r.ok for r in reports), [r.problems() for r in reports if not r.ok]
     shot = tmp_path / "shots" / "results__smoke__book__masking.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -196,3 +247,4 @@ def test_summary_page_puts_every_paper_statistic_beside_this_run(smoke_book):
     assert "not comparable" in html  # the simulated observers
     table = html[html.index("<tbody"):html.index("</tbody>")]
     assert table.count("Fig. 6,") == 16  # 4 destination types x 4 statistics
+    assert "holds with ROAD" in html and "holds with blur" in html

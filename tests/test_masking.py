@@ -171,3 +171,29 @@ def test_masking_curves_names_a_missing_trunk():
     r = masking.Readout("m", "vggface", np.zeros((4, 2)), np.zeros(2), np.zeros(3, int))
     with pytest.raises(ValueError, match="vggface"):
         masking.masking_curves(np.zeros((3, 4, 4, 3)), {"a": np.zeros((3, 16), int)}, {}, [r], progress=False)
+
+
+@pytest.mark.parametrize("kind", ["road", "blur"])
+def test_image_fills_give_the_same_curves_on_both_paths(kind):
+    from tensorflow import keras
+
+    from facelrp import fills
+    from facelrp.datasets import caffe_preprocess
+
+    spec = vgg.TrunkSpec(width=0.0625, input_size=32, fc_width=16)
+    keras.utils.set_random_seed(0)
+    trunk = vgg.trunk_of(vgg.build_vgg16(spec, n_classes=2, name="t"))
+    rng = np.random.default_rng(5)
+    faces = rng.integers(0, 256, (4, 32, 32)).astype(np.uint8)
+    x = caffe_preprocess(faces)
+    kernel, bias = rng.normal(size=(16, 2)).astype(np.float32), np.zeros(2, np.float32)
+    labels = rng.integers(0, 2, 4)
+    readout = masking.Readout("m", "t", kernel, bias, labels)
+    model = finetune.assemble(trunk, [kernel, bias], name="m")
+    orders = {"a": masking.pixel_order(rng.normal(size=(4, 32, 32)))}
+    orders["a lerf"] = masking.least_relevant_first(orders["a"])
+    fill = fills.ImageFill(kind, faces, seed=1)
+    levels = masking.LEVELS[::4]
+    shared, _ = masking.masking_curves(x, orders, {"t": trunk}, [readout], levels=levels, fill=fill, progress=False)
+    naive, _ = masking.naive_curves(x, orders, [model], [labels], levels=levels, fill=fill, progress=False)
+    assert (shared == naive).all() and not np.isnan(shared).any()

@@ -144,6 +144,13 @@ def _masking(args: argparse.Namespace) -> None:
     except ValueError as error:
         raise SystemExit(str(error)) from None
     orders["random"] = masking.random_order(len(x), x.shape[1] * x.shape[2], seed=args.seed)
+    if args.lerf:
+        orders = {name: masking.least_relevant_first(order) for name, order in orders.items()}
+    fill = args.fill
+    if args.imputation != "constant":
+        from .fills import ImageFill
+
+        fill = ImageFill(args.imputation, front.images, seed=args.seed)
     trunks = {}
     for source in sorted({r.trunk for r in readouts}):
         trunks[source], trunk_record = vgg.profile_trunk(profile, source)
@@ -152,7 +159,7 @@ def _masking(args: argparse.Namespace) -> None:
             raise SystemExit(f"the {source} models were fine-tuned on another trunk than "
                              f"{trunk_record.get('file')}; rerun the pipeline for profile {profile.name}")
     start = time.perf_counter()
-    accuracy, images = masking.masking_curves(x, orders, trunks, readouts, fill=args.fill)
+    accuracy, images = masking.masking_curves(x, orders, trunks, readouts, fill=fill)
     seconds = time.perf_counter() - start
     unmasked = np.array([r.accuracy(trunks[r.trunk].predict(x, verbose=0)) for r in readouts])
     store.save_npz(
@@ -160,7 +167,9 @@ def _masking(args: argparse.Namespace) -> None:
         masks=np.array(list(orders)), destinations=np.array([r.name for r in readouts]),
     )
     store.save_json(Path(args.out).with_suffix(".json"), {
-        "profile": profile.name, "fill": args.fill, "tie_seed": args.seed, "random_mask_seed": args.seed,
+        "profile": profile.name, "fill": args.fill, "imputation": args.imputation,
+        "order": "least relevant first" if args.lerf else "most relevant first",
+        "tie_seed": args.seed, "random_mask_seed": args.seed,
         "levels_percent": masking.LEVELS.tolist(), "n_faces": len(x), "trunk_images": images,
         "seconds": round(seconds, 1), "images_per_second": round(images / seconds, 1),
     })
@@ -218,6 +227,71 @@ def _rank2(args: argparse.Namespace) -> None:
         print(f"no observer choices at {setting['file']}: run the experiment on {out / 'trials.csv'} first")
     print(f"wrote {out}: {len(trials)} trials (targets where the two sides' rank-2 choices differ), "
           f"observers {setting['source']}")
+
+
+def _sanity(args: argparse.Namespace) -> None:
+    """Cascading model randomisation and data randomisation of one model's relevance maps."""
+    from . import relevance
+
+    relevance.graph_mode()  # before any model is built or loaded
+    from . import finetune, sanity, store
+
+    profile = load_profile(args.profile)
+    key = finetune.ModelKey.parse(args.model)
+    folder = profile.results_dir() / "models" / key.name
+    arrays, _ = finetune.load_run(folder)
+    data = datasets.FaceDataset.load(args.faces)
+    front = data.frontal()
+    x = datasets.caffe_preprocess(front.images)
+    labels, n_classes = finetune.task_labels(data, key.task)
+    train, val = finetune.split(data, seed=profile.finetune["split_seed"])
+    features = store.load_npz(profile.results_dir() / "features" / f"{key.source}.npz")["features"]
+    shuffled = {"features": features, "labels": labels, "n_classes": n_classes, "train": train, "val": val,
+                "settings": profile.finetune}
+    out = sanity.sanity_checks(folder / "model.h5", x, arrays["classes"], methods=tuple(args.methods),
+                               shuffled=shuffled, seed=args.seed)
+    store.save_npz(args.out, similarity=out["similarity"], examples=out["examples"], steps=np.array(out["steps"]),
+                   metrics=np.array(out["metrics"]), methods=np.array(out["methods"]), face=front.images[0])
+    store.save_json(Path(args.out).with_suffix(".json"), {
+        "profile": profile.name, "model": key.name, "seed": args.seed, "n_faces": len(x),
+        "seconds": out["seconds"], "shuffled_train_accuracy": out["shuffled_accuracy"],
+    })
+    print(f"wrote {args.out}: {len(out['methods'])} methods x {len(out['steps'])} steps; seconds {out['seconds']}")
+
+
+def _planted(args: argparse.Namespace) -> None:
+    """The planted-ground-truth control: render, fine-tune a readout per trunk, explain, score."""
+    import time
+
+    from . import relevance
+
+    relevance.graph_mode()  # before any model is built or loaded
+    from . import planted, store, vgg
+
+    profile = load_profile(args.profile)
+    settings = profile.planted
+    parts = tuple(settings["parts"])
+    size = vgg.TrunkSpec(**profile.trunks["spec"]).input_size
+    start = time.perf_counter()
+    data, params = planted.planted_faces(
+        n_classes=settings["n_classes"], images_per_class=settings["images_per_class"], parts=parts, size=size,
+        seed=settings["seed"], progress=True,
+    )
+    arrays = {"images": data.images, "labels": data.identity, "part_labels": data.parts, "params": params}
+    record = {"profile": profile.name, **settings, "size": size, "render_seconds": round(time.perf_counter() - start, 1)}
+    for source in ("imagenet", "vggface"):
+        start = time.perf_counter()
+        trunk, _ = vgg.profile_trunk(profile, source)
+        out = planted.finetune_and_explain(trunk, data, parts, profile.finetune, seed=settings["seed"])
+        for name in ("mass_accuracy", "rank_accuracy", "pixel_share", "has_positive", "correct", "maps", "val"):
+            arrays[f"{source}_{name}"] = out[name]
+        record[source] = {"validation_accuracy": out["validation_accuracy"], "train_accuracy": out["train_accuracy"],
+                          "seconds": round(time.perf_counter() - start, 1)}
+        print(f"{source}: validation accuracy {out['validation_accuracy']:.3f}, "
+              f"mass accuracy {np.nanmean(out['mass_accuracy']):.3f}")
+    store.save_npz(args.out, **arrays)
+    store.save_json(Path(args.out).with_suffix(".json"), record)
+    print(f"wrote {args.out}")
 
 
 def _check_book(args: argparse.Namespace) -> None:
@@ -283,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     mask.add_argument("--out", required=True, help="output .npz (a .json record is written beside it)")
     mask.add_argument("--fill", type=float, default=0.0,
                       help="value of masked pixels after mean subtraction (0: the mean colour)")
+    mask.add_argument("--imputation", choices=("constant", "road", "blur"), default="constant",
+                      help="constant: --fill everywhere (the paper); road: ROAD's noisy linear imputation; "
+                           "blur: a Gaussian blur of the face")
+    mask.add_argument("--lerf", action="store_true", help="remove the least relevant pixels first (default: most)")
     mask.add_argument("--seed", type=int, default=0, help="seed of the tie-breaking and random-mask orders")
     mask.set_defaults(run=_masking)
     r2 = stages.add_parser("rank2", help="rank-2 choices, trial list with images, observers' choices")
@@ -290,6 +368,18 @@ def main(argv: list[str] | None = None) -> int:
     r2.add_argument("--faces", required=True, help="the profile's faces.npz")
     r2.add_argument("--out", required=True, help="output folder (sides.csv, trials.csv, trial-images/, choices.csv)")
     r2.set_defaults(run=_rank2)
+    san = stages.add_parser("sanity", help="cascading and data randomisation of one model's maps (.npz)")
+    san.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    san.add_argument("--model", required=True, help="model name, e.g. vggface-identity-s0")
+    san.add_argument("--faces", required=True, help="the profile's faces.npz")
+    san.add_argument("--out", required=True, help="output .npz (a .json record is written beside it)")
+    san.add_argument("--methods", nargs="+", default=["composite", "gradient"], help="relevance methods to check")
+    san.add_argument("--seed", type=int, default=0, help="seed of the re-initialisations and the label shuffle")
+    san.set_defaults(run=_sanity)
+    plant = stages.add_parser("planted", help="the planted-ground-truth control set, one readout per trunk (.npz)")
+    plant.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    plant.add_argument("--out", required=True, help="output .npz (a .json record is written beside it)")
+    plant.set_defaults(run=_planted)
     check = stages.add_parser("check-book", help="open every page of a built book in headless Chromium")
     check.add_argument("--html", required=True, help="the book's _build/html folder")
     check.add_argument("--screenshots", default=None, help="folder for a full-page PNG of every page")

@@ -16,12 +16,18 @@ __all__ = [
     "figure4a",
     "figure4b",
     "figure2",
+    "masked_rows",
     "figure3",
     "curve_panel",
     "curve_grid",
     "figure7ab",
     "figure7c",
     "placeholder",
+    "part_shares",
+    "region_map_examples",
+    "randomisation_curves",
+    "cascade_maps",
+    "planted_examples",
     "SOURCE_COLOURS",
     "PRETRAINING_COLOURS",
     "image_grid",
@@ -235,8 +241,15 @@ def figure2(image: np.ndarray, by_relevance: list[np.ndarray], at_random: list[n
 
     `by_relevance` and `at_random` hold the masked greyscale images (0-255), one per level.
     """
-    fig, axes = plt.subplots(2, len(levels) + 1, figsize=(1.3 * (len(levels) + 1), 2.9), squeeze=False)
-    for row, (masked, label) in enumerate(((by_relevance, "by relevance"), (at_random, "at random"))):
+    return masked_rows(image, {"by relevance": by_relevance, "at random": at_random}, levels)
+
+
+def masked_rows(image: np.ndarray, rows: dict, levels: list[float]) -> plt.Figure:
+    """One face, then one row per entry of `rows` (label -> greyscale images 0-255, one
+    per level in `levels`), the original first in every row."""
+    fig, axes = plt.subplots(len(rows), len(levels) + 1, figsize=(1.3 * (len(levels) + 1), 1.45 * len(rows)),
+                             squeeze=False)
+    for row, (label, masked) in enumerate(rows.items()):
         axes[row, 0].imshow(image, cmap="gray", vmin=0, vmax=255)
         axes[row, 0].set_ylabel(label)
         for col, (shown, level) in enumerate(zip(masked, levels), start=1):
@@ -369,4 +382,125 @@ def placeholder(message: str) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7.0, 0.8))
     ax.axis("off")
     ax.text(0.5, 0.5, message, ha="center", va="center", color="0.3")
+    return fig
+
+
+#: The four model types of the paper, in its order, with a colour per type (pretraining
+#: hue from PRETRAINING_COLOURS, task as light/dark).
+TYPE_COLOURS = {
+    ("imagenet", "gender"): "#66c2a4", ("imagenet", "identity"): "#006d2c",
+    ("vggface", "gender"): "#fdae6b", ("vggface", "identity"): "#a63603",
+}
+
+
+def part_shares(table, *, value: str = "absolute") -> plt.Figure:
+    """Share of relevance (left) and relevance density (right) per face part for the four
+    model types: bars are the mean of the five seeds (each averaged over the faces), error
+    bars the seeds' standard deviation. `table` is `facelrp.parts.share_table`'s output."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    parts_order = list(faces.PARTS)
+    width = 0.8 / len(TYPE_COLOURS)
+    for col, (column, label) in enumerate([(value, f"share of {value} relevance"),
+                                           (f"{value}_density", "density (share / pixel share)")]):
+        ax = axes[col]
+        per_seed = table.groupby(["source", "task", "seed", "part"])[column].mean()
+        for t, ((source, task), colour) in enumerate(TYPE_COLOURS.items()):
+            seeds = per_seed.loc[(source, task)].unstack("part")[parts_order]
+            x = np.arange(len(parts_order)) + (t - 1.5) * width
+            ax.bar(x, seeds.mean(), width, yerr=seeds.std(ddof=1), color=colour, label=f"{source} {task}",
+                   error_kw={"elinewidth": 0.8, "capsize": 1.5})
+        ax.set_xticks(np.arange(len(parts_order)), [p.replace("_", " ") for p in parts_order], rotation=40, ha="right")
+        ax.set_ylabel(label)
+        if col == 1:
+            from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.axhline(1, color="0.4", lw=0.8, ls="--")
+    axes[0].legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def region_map_examples(image: np.ndarray, masks: dict, maps_by_type: dict) -> plt.Figure:
+    """One face with its internal (blue) and external (orange) regions, and the
+    normalised map of one model of each type."""
+    n = 1 + len(maps_by_type)
+    fig, axes = plt.subplots(1, n, figsize=(2.1 * n, 2.4))
+    overlay = np.stack([image / 255.0] * 3, axis=-1) * 0.6
+    overlay[masks["internal"]] = [0.2, 0.4, 1.0]
+    overlay[masks["external"]] = [1.0, 0.6, 0.1]
+    axes[0].imshow(overlay)
+    axes[0].set_title("internal / external", fontsize=9)
+    for ax, (name, m) in zip(axes[1:], maps_by_type.items()):
+        ax.imshow(m, cmap=RELEVANCE_CMAP, vmin=-1, vmax=1)
+        ax.set_title(name, fontsize=9)
+    for ax in axes:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def randomisation_curves(curves: dict, steps: list[str], *, metric_names: dict) -> plt.Figure:
+    """Cascading randomisation (Adebayo et al. 2018): similarity of the maps after
+    re-initialising the layers from the top down to each step, to the original maps.
+
+    `curves` maps a line label (model type and method) to {metric: (steps,) mean}.
+    """
+    metrics = list(metric_names)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.0 * len(metrics), 4.6), sharey=True)
+    for ax, metric in zip(np.atleast_1d(axes), metrics):
+        for label, values in curves.items():
+            dashed = "gradient" in label
+            colour = next((c for (src, task), c in TYPE_COLOURS.items() if src in label and task in label), "0.3")
+            ax.plot(range(len(steps)), values[metric], marker="o", ms=3, ls="--" if dashed else "-",
+                    color=colour, label=label)
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.set_xticks(range(len(steps)), steps, rotation=70, fontsize=7)
+        ax.set_title(metric_names[metric], fontsize=10)
+        ax.set_ylim(-0.2, 1.05)
+    np.atleast_1d(axes)[0].set_ylabel("similarity to the original maps")
+    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    return fig
+
+
+def cascade_maps(examples: np.ndarray, methods: list[str], steps: list[str]) -> plt.Figure:
+    """Rows: methods; columns: the original map, then each step (maps already in [-1, 1])."""
+    columns = ["original", *steps]
+    fig, axes = plt.subplots(len(methods), len(columns), figsize=(1.25 * len(columns), 1.45 * len(methods)),
+                             squeeze=False)
+    for r, method in enumerate(methods):
+        for c, title in enumerate(columns):
+            ax = axes[r, c]
+            ax.imshow(examples[r, c], cmap=RELEVANCE_CMAP, vmin=-1, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(title, fontsize=8)
+            if c == 0:
+                ax.set_ylabel(method, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def planted_examples(images: np.ndarray, masks: np.ndarray, maps_by_trunk: dict) -> plt.Figure:
+    """Top row: faces with the planted parts outlined; one row of maps (in [-1, 1]) per trunk."""
+    n = len(images)
+    rows = 1 + len(maps_by_trunk)
+    fig, axes = plt.subplots(rows, n, figsize=(1.3 * n, 1.45 * rows), squeeze=False)
+    for c in range(n):
+        axes[0, c].imshow(images[c], cmap="gray", vmin=0, vmax=255)
+        axes[0, c].contour(masks[c], levels=[0.5], colors="#1f78b4", linewidths=0.8)
+        for r, (name, maps) in enumerate(maps_by_trunk.items(), start=1):
+            axes[r, c].imshow(maps[c], cmap=RELEVANCE_CMAP, vmin=-1, vmax=1)
+            axes[r, c].contour(masks[c], levels=[0.5], colors="0.2", linewidths=0.5)
+    for r, label in enumerate(["face", *maps_by_trunk]):
+        axes[r, 0].set_ylabel(label, fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
     return fig

@@ -24,6 +24,7 @@ __all__ = [
     "pixel_order",
     "random_order",
     "mask_images",
+    "least_relevant_first",
     "load_models",
     "masking_curves",
     "naive_curves",
@@ -75,10 +76,21 @@ def mask_images(x: np.ndarray, order: np.ndarray, count: int, *, fill: float = 0
     return out.reshape(n, h, w, c)
 
 
-def _all_levels(x: np.ndarray, order: np.ndarray, counts: np.ndarray, fill: float) -> np.ndarray:
+def _all_levels(x: np.ndarray, order: np.ndarray, counts: np.ndarray, fill) -> np.ndarray:
     """The faces masked at every level, stacked level by level: (levels * n, h, w, c).
-    One predict call for all levels: per-call overhead dominates small trunks."""
+    One predict call for all levels: per-call overhead dominates small trunks.
+
+    `fill` is a value (in preprocessed units; 0 is the mean colour) or an object with a
+    ``levels(order, counts)`` method that makes the filled faces itself (`fills.ImageFill`).
+    """
+    if hasattr(fill, "levels"):
+        return fill.levels(order, counts)
     return np.concatenate([mask_images(x, order, count, fill=fill) for count in counts])
+
+
+def least_relevant_first(order: np.ndarray) -> np.ndarray:
+    """The LeRF order of a MoRF pixel order (`pixel_order`): the same pixels, reversed."""
+    return np.ascontiguousarray(order[:, ::-1])
 
 
 @dataclass(frozen=True)
@@ -147,7 +159,8 @@ def masking_curves(
     orders : mask name -> (n, h*w) pixel order (from `pixel_order` or `random_order`)
     trunks : trunk name -> Keras model from images to the features the readouts read
     readouts : the destinations
-    levels, fill : mask levels in % and the masked pixels' value
+    levels : mask levels in %
+    fill : the masked pixels' value, or a `fills.ImageFill` (ROAD imputation, blur)
 
     Returns
     -------
@@ -161,14 +174,15 @@ def masking_curves(
     if missing:
         raise ValueError(f"readouts need trunks {sorted(missing)}, not given")
     images = 0
-    steps = [(t, m) for t in trunks if by_trunk[t] for m in range(len(orders))]
-    for trunk_name, m in tqdm(steps, desc="masking (trunk, mask)", disable=not progress):
-        order = list(orders.values())[m]
-        features = trunks[trunk_name].predict(_all_levels(x, order, counts, fill), batch_size=batch_size, verbose=0)
-        images += len(counts) * len(x)
-        for k, level_features in enumerate(np.split(features, len(counts))):
-            for j, readout in by_trunk[trunk_name]:
-                accuracy[m, j, k] = readout.accuracy(level_features)
+    used = [t for t in trunks if by_trunk[t]]
+    for m, order in enumerate(tqdm(list(orders.values()), desc="masking (mask)", disable=not progress)):
+        masked = _all_levels(x, order, counts, fill)  # made once, shared by every trunk
+        for trunk_name in used:
+            features = trunks[trunk_name].predict(masked, batch_size=batch_size, verbose=0)
+            images += len(counts) * len(x)
+            for k, level_features in enumerate(np.split(features, len(counts))):
+                for j, readout in by_trunk[trunk_name]:
+                    accuracy[m, j, k] = readout.accuracy(level_features)
     return accuracy, images
 
 

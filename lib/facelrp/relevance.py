@@ -23,6 +23,7 @@ METHODS = {
     "epsilon": ("lrp.epsilon", {"epsilon": 0.1}),
     "z": ("lrp.z", {}),
     "gradient_x_input": ("input_t_gradient", {}),
+    "gradient": ("gradient", {}),
 }
 
 

@@ -72,6 +72,18 @@ class TrunkSpec:
     def flat_features(self) -> int:
         return (self.input_size // 32) ** 2 * self.channels()[-1]
 
+    def multiply_adds(self) -> int:
+        """Multiply-adds of one forward pass through the trunk (convolutions, fc1, fc2)."""
+        total, side, c_in = 0, self.input_size, 3
+        outs = iter(self.channels())
+        for _, n in _BLOCKS:
+            for _ in range(n):
+                c_out = next(outs)
+                total += side * side * 9 * c_in * c_out
+                c_in = c_out
+            side //= 2
+        return total + self.flat_features * self.fc_width + self.fc_width * self.fc_width
+
 
 def conv_names() -> list[str]:
     """The 13 convolution layer names, block1_conv1 ... block5_conv3."""

@@ -1,0 +1,120 @@
+"""Sanity checks: the cascade re-initialises exactly the layers it claims; the similarity
+measures behave at their ends; data randomisation shuffles only the training labels."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from facelrp import sanity, vgg
+
+
+def test_cascade_is_cumulative_from_the_readout_to_the_first_block():
+    assert list(sanity.CASCADE) == ["readout", "fc2", "fc1", "block5", "block4", "block3", "block2", "block1"]
+    assert sanity.cascade_layers("readout") == ["predictions"]
+    assert sanity.cascade_layers("fc1") == ["predictions", "fc2", "fc1"]
+    everything = sanity.cascade_layers("block1")
+    assert sorted(everything) == sorted(["predictions", "fc1", "fc2", *vgg.conv_names()])
+    with pytest.raises(ValueError, match="block6"):
+        sanity.cascade_layers("block6")
+
+
+def test_reinitialise_changes_the_layers_it_names_and_no_others(tmp_path):
+    from tensorflow import keras
+
+    spec = vgg.TrunkSpec(width=0.0625, input_size=32, fc_width=16)
+    keras.utils.set_random_seed(0)
+    model = vgg.build_vgg16(spec, n_classes=3)
+    for layer in model.layers:  # non-zero biases, so a bias reset to zeros shows
+        if layer.weights:
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, bias + 0.5])
+    path = tmp_path / "m.h5"
+    model.save(path)
+    before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in model.layers if layer.weights}
+    changed = sanity.cascade_layers("block5")
+    again = sanity.randomised_model(path, "block5", seed=3)
+    for name, weights in before.items():
+        after = again.get_layer(name).get_weights()
+        if name in changed:
+            assert not np.allclose(after[0], weights[0]), name
+            assert np.all(after[1] == 0), name  # Keras' bias initialiser: zeros
+            # drawn by the layer's own initialiser (Glorot uniform): within its bound
+            receptive = np.prod(after[0].shape[:-2])  # 3 x 3 for a convolution, 1 for a dense layer
+            fan_in, fan_out = receptive * after[0].shape[-2], receptive * after[0].shape[-1]
+            assert np.abs(after[0]).max() <= np.sqrt(6 / (fan_in + fan_out)) + 1e-6, name
+        else:
+            assert all(np.array_equal(a, b) for a, b in zip(after, weights)), name
+    # the same draw whether the cascade got there step by step or at once
+    stepwise = sanity.randomised_model(path, None)
+    for step in ["readout", "fc2", "fc1", "block5"]:
+        sanity.reinitialise(stepwise, sanity.CASCADE[step], seed=3)
+    for name in changed:
+        assert np.array_equal(stepwise.get_layer(name).get_weights()[0], again.get_layer(name).get_weights()[0])
+
+
+def test_similarity_is_one_for_identical_maps_and_near_zero_for_independent_ones():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 16, 16))
+    same = sanity.map_similarity(a, a.copy())
+    for name in sanity.METRICS:
+        assert np.allclose(same[name], 1.0), name
+    other = sanity.map_similarity(a, rng.normal(size=(4, 16, 16)))
+    assert np.abs(other["pearson"]).max() < 0.25 and np.abs(other["spearman_abs"]).max() < 0.25
+    flipped = sanity.map_similarity(a, -a)
+    assert np.allclose(flipped["pearson"], -1) and np.allclose(flipped["spearman_abs"], 1)  # |R| ignores the sign
+    with pytest.raises(ValueError, match="shapes"):
+        sanity.map_similarity(a, a[:2])
+
+
+def test_shuffled_readout_keeps_validation_labels_and_permutes_training_labels(monkeypatch):
+    from facelrp import finetune
+
+    seen = {}
+
+    def fake_train(features, labels, n_classes, train, val, **kwargs):
+        seen["labels"] = labels
+        return [np.zeros((features.shape[1], n_classes), np.float32), np.zeros(n_classes, np.float32)], {"train_accuracy": 0.0}
+
+    class Layer:
+        def set_weights(self, weights):
+            seen["weights"] = weights
+
+    class Model:
+        def get_layer(self, name):
+            return Layer()
+
+    monkeypatch.setattr(finetune, "train_readout", fake_train)
+    monkeypatch.setattr(sanity, "randomised_model", lambda path, step: Model())
+    labels = np.arange(20) % 4
+    train, val = np.arange(15), np.arange(15, 20)
+    sanity.shuffled_readout_model("m.h5", np.zeros((20, 3)), labels, 4, train, val,
+                                  {"epochs": 1, "batch_size": 4, "learning_rate": 0.1}, seed=0)
+    shuffled = seen["labels"]
+    assert np.array_equal(shuffled[val], labels[val])
+    assert sorted(shuffled[train]) == sorted(labels[train]) and not np.array_equal(shuffled[train], labels[train])
+
+
+def test_cascade_on_a_tiny_model_moves_the_maps_away_from_the_original(tmp_path):
+    # iNNvestigate needs graph mode for the whole process: run in a fresh interpreter
+    script = textwrap.dedent(f"""
+        import numpy as np
+        from facelrp import relevance, sanity, vgg
+        relevance.graph_mode()
+        from tensorflow import keras
+        keras.utils.set_random_seed(0)
+        model = vgg.build_vgg16(vgg.TrunkSpec(0.0625, 32, 16), n_classes=3)
+        model.save({str(tmp_path / 'm.h5')!r})
+        x = np.random.default_rng(0).normal(0, 50, (6, 32, 32, 3)).astype(np.float32)
+        out = sanity.sanity_checks({str(tmp_path / 'm.h5')!r}, x, np.zeros(6, int), methods=("composite",), progress=False)
+        sim = out["similarity"]
+        assert sim.shape == (1, 8, 3, 6), sim.shape
+        assert out["examples"].shape == (1, 9, 32, 32)
+        last = np.nanmean(sim[0, -1, 0])
+        assert last < 0.9, last  # all layers random: the maps have changed
+        print("ok", last)
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-2000:]
