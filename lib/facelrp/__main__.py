@@ -249,7 +249,7 @@ def _sanity(args: argparse.Namespace) -> None:
     shuffled = {"features": features, "labels": labels, "n_classes": n_classes, "train": train, "val": val,
                 "settings": profile.finetune}
     out = sanity.sanity_checks(folder / "model.h5", x, arrays["classes"], methods=tuple(args.methods),
-                               shuffled=shuffled, seed=args.seed)
+                               shuffled=shuffled, originals={"composite": arrays["maps"]}, seed=args.seed)
     store.save_npz(args.out, similarity=out["similarity"], examples=out["examples"], steps=np.array(out["steps"]),
                    metrics=np.array(out["metrics"]), methods=np.array(out["methods"]), face=front.images[0])
     store.save_json(Path(args.out).with_suffix(".json"), {

@@ -147,7 +147,7 @@ def shuffled_readout_model(path, features: np.ndarray, labels: np.ndarray, n_cla
 
 
 def sanity_checks(path, x: np.ndarray, classes: np.ndarray, *, methods=("composite", "gradient"), shuffled=None,
-                  seed: int = 0, example: int = 0, progress: bool = True) -> dict:
+                  originals: dict | None = None, seed: int = 0, example: int = 0, progress: bool = True) -> dict:
     """Cascading randomisation (and data randomisation, if `shuffled` is given as the
     keyword arguments of `shuffled_readout_model` without `path`) of the model saved at
     `path`, for each relevance method.
@@ -156,6 +156,8 @@ def sanity_checks(path, x: np.ndarray, classes: np.ndarray, *, methods=("composi
     followed by ``shuffled labels`` when asked, ``examples`` (methods, 1 + steps, h, w):
     the maps of face `example`, original first, and ``steps``, ``metrics``, ``methods``,
     ``seconds`` per method, ``shuffled_accuracy`` (train accuracy of the shuffled fit).
+    `originals` (method -> maps of the saved model for `classes`) skips recomputing maps
+    the pipeline already has (the model notebook's composite maps).
     """
     import time
 
@@ -167,7 +169,10 @@ def sanity_checks(path, x: np.ndarray, classes: np.ndarray, *, methods=("composi
     seconds, shuffled_accuracy = {}, None
     for m, method in enumerate(methods):
         start = time.perf_counter()
-        original, _ = relevance.relevance_maps(randomised_model(path, None), x, classes, method=method)
+        if originals and method in originals:
+            original = np.asarray(originals[method])
+        else:
+            original, _ = relevance.relevance_maps(randomised_model(path, None), x, classes, method=method)
         examples[m, 0] = original[example]
         new_maps = cascading_maps(path, x, classes, method=method, seed=seed, progress=progress)
         for k, (_, maps) in enumerate(new_maps):

@@ -6,7 +6,7 @@ import pandas as pd
 
 from . import statistics
 
-__all__ = ["paper_vs_run"]
+__all__ = ["paper_vs_run", "masking_conclusions"]
 
 _ALPHA = 0.05
 
@@ -40,6 +40,29 @@ def paper_vs_run(accuracy: pd.DataFrame, table: pd.DataFrame, observers: dict | 
         low = 100 * group["validation"].min()
         add(f"fine-tuning accuracy, {pretraining} {task} (lowest of {len(group)})", "> 98 % for every model",
             f"{low:.1f} %", low >= 98)
+
+    for row in masking_conclusions(table).to_dict("records"):
+        add(row["result"], row["paper"], row["this run"], row["conclusion holds"])
+
+    paper_obs = "51.8 % ± 0.77, t(45) = 2.345, p = 0.023"
+    if observers is None:
+        add("observers choosing the VGGFace-side face", paper_obs, "no observer data", "not comparable")
+    else:
+        run = f"{observers['mean']:.1f} % ± {observers['sem']:.2f}, t({observers['dof']:.0f}) = {observers['t']:.3f}, p = {observers['p']:.2g}"
+        if simulated:
+            add("observers choosing the VGGFace-side face (simulated here)", paper_obs, run, "not comparable")
+        else:
+            add("observers choosing the VGGFace-side face", paper_obs, run, observers["mean"] > 50 and observers["p"] < _ALPHA)
+    return pd.DataFrame(rows)
+
+
+def masking_conclusions(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `paper_vs_run` that come from masking (Figures 5 and 6), from one AUC
+    table (`comparisons.auc_table`); the robustness checks call it with other fills."""
+    rows = []
+
+    def add(result, paper, run, holds):
+        rows.append({"result": result, "paper": paper, "this run": run, "conclusion holds": "yes" if holds else "no"})
 
     fig5 = statistics.figure5_tests(table).set_index(["task", "design", "effect"])
     for task in ("identity", "gender"):
@@ -81,14 +104,4 @@ def paper_vs_run(accuracy: pd.DataFrame, table: pd.DataFrame, observers: dict | 
         p = pair_p(other_pre, other_both)
         add(f"Fig. 6, {pretraining} {task}: other pretraining, same vs other task (no difference)",
             "all p > 0.92", f"p = {p:.2g} (Holm)", p >= _ALPHA)
-
-    paper_obs = "51.8 % ± 0.77, t(45) = 2.345, p = 0.023"
-    if observers is None:
-        add("observers choosing the VGGFace-side face", paper_obs, "no observer data", "not comparable")
-    else:
-        run = f"{observers['mean']:.1f} % ± {observers['sem']:.2f}, t({observers['dof']:.0f}) = {observers['t']:.3f}, p = {observers['p']:.2g}"
-        if simulated:
-            add("observers choosing the VGGFace-side face (simulated here)", paper_obs, run, "not comparable")
-        else:
-            add("observers choosing the VGGFace-side face", paper_obs, run, observers["mean"] > 50 and observers["p"] < _ALPHA)
     return pd.DataFrame(rows)
