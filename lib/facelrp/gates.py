@@ -1,0 +1,184 @@
+"""Gated inference graphs: ConvNet-AIG and the interpretable-inference-graph loss (Garg et al.).
+
+A small ResNet of basic blocks for the demo's 64-pixel faces, with a gate on every block
+(Veit & Belongie's ConvNet-AIG): global average pooling, two dense layers, and a two-way
+Gumbel-softmax sample that is hard (0/1) in the forward pass and soft in the gradient
+(straight-through). A closed gate skips the block's residual branch: the block's output
+is its shortcut. At inference the gate is deterministic (the larger logit wins).
+
+Losses: the target-rate loss (Garg et al., equation 2) and the IIG loss (equation 4),
+with the attribute estimate from a gate pattern (equation 5). `block_flops` counts each
+block's cost from its layers, so executed GFLOPs follow from the gates actually open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "GateSpec",
+    "block_flops",
+    "executed_gflops",
+    "target_rate_loss",
+    "iig_loss",
+    "iig_masks",
+    "estimate_attribute",
+    "build_gated_resnet",
+]
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """The gated ResNet: input size, stem width, (channels, blocks, stride) per stage, the
+    gate's hidden width, classes."""
+
+    input_size: int = 64
+    stem: int = 16
+    stages: tuple = ((16, 2, 1), (32, 2, 2), (64, 2, 2), (128, 2, 2))
+    gate_hidden: int = 16
+    n_classes: int = 10
+
+    def blocks(self) -> list[dict]:
+        """Per block: input and output channels, stride, input and output side."""
+        out, channels, side = [], self.stem, self.input_size
+        for width, n, stride in self.stages:
+            for b in range(n):
+                s = stride if b == 0 else 1
+                out.append({"in": channels, "out": width, "stride": s, "side_in": side, "side_out": side // s})
+                channels, side = width, side // s
+        return out
+
+
+def block_flops(spec: GateSpec) -> tuple[float, np.ndarray]:
+    """FLOPs (2 x multiply-adds) of one image: the part every image pays (stem, gates,
+    projection shortcuts, head) and each block's residual branch (two 3x3 convolutions).
+
+    Returns
+    -------
+    fixed : float
+    residual : (blocks,) float
+    """
+    side = spec.input_size
+    fixed = 2 * side * side * 9 * 1 * spec.stem  # stem: 3x3 conv on the grey image
+    residual = []
+    for b in spec.blocks():
+        s_out = b["side_out"]
+        residual.append(2 * s_out * s_out * 9 * (b["in"] * b["out"] + b["out"] * b["out"]))
+        fixed += 2 * (b["in"] * spec.gate_hidden + spec.gate_hidden * 2)  # the gate's two dense layers
+        if b["stride"] != 1 or b["in"] != b["out"]:
+            fixed += 2 * s_out * s_out * b["in"] * b["out"]  # 1x1 projection shortcut
+    fixed += 2 * spec.stages[-1][0] * spec.n_classes  # the classifier after pooling
+    return float(fixed), np.asarray(residual, dtype=float)
+
+
+def executed_gflops(gates: np.ndarray, spec: GateSpec) -> np.ndarray:
+    """(n,) GFLOPs each image executed, from its (n, blocks) 0/1 gates."""
+    fixed, residual = block_flops(spec)
+    return (fixed + np.asarray(gates, dtype=float) @ residual) / 1e9
+
+
+def target_rate_loss(gates, targets):
+    """Equation 2: sum over blocks of (the batch's fraction of open gates - target rate)^2.
+
+    gates : (n, blocks), targets : (blocks,); a TensorFlow scalar (numpy input works too).
+    """
+    tf = _tf()
+    gates = tf.convert_to_tensor(gates, dtype=tf.float32)
+    return tf.reduce_sum((tf.reduce_mean(gates, axis=0) - tf.cast(targets, tf.float32)) ** 2)
+
+
+def iig_masks(n_blocks: int, blocks: list[int], n_values: int) -> np.ndarray:
+    """(n_values, n_blocks) 0/1 masks: the blocks in `blocks` dealt out in turn to the
+    attribute's values (alternating blocks for a binary attribute); disjoint by construction."""
+    masks = np.zeros((n_values, n_blocks))
+    for i, block in enumerate(blocks):
+        masks[i % n_values, block] = 1.0
+    return masks
+
+
+def iig_loss(gates, labels, masks, blocks=None):
+    """Equation 4: sum over images and gates of (1[gate in the mask of the image's value] - gate)^2.
+
+    gates : (n, blocks) gates; labels : (n,) attribute values; masks : (values, blocks)
+    from `iig_masks`; blocks : the gates this attribute governs (default: all, as
+    equation 4; with two attributes each governs its own blocks). A TensorFlow scalar.
+    """
+    tf = _tf()
+    gates = tf.convert_to_tensor(gates, dtype=tf.float32)
+    wanted = tf.gather(tf.cast(masks, tf.float32), labels)
+    if blocks is not None:
+        wanted, gates = tf.gather(wanted, blocks, axis=1), tf.gather(gates, blocks, axis=1)
+    return tf.reduce_sum((wanted - gates) ** 2)
+
+
+def estimate_attribute(gates: np.ndarray, masks: np.ndarray, blocks=None) -> np.ndarray:
+    """Equation 5: each image's attribute value is the one whose mask is nearest (squared
+    distance) to its gate pattern, over the attribute's blocks; a tie goes to the first value."""
+    gates = np.asarray(gates, dtype=float)
+    if blocks is not None:
+        gates, masks = gates[:, blocks], masks[:, blocks]
+    distance = ((masks[None, :, :] - gates[:, None, :]) ** 2).sum(axis=2)
+    return distance.argmin(axis=1)
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def build_gated_resnet(spec: GateSpec, *, gated: bool = True, temperature: float = 1.0, seed: int = 0):
+    """The Keras model: grey images (n, side, side, 1) in [0, 1] -> (logits, gates (n, blocks)).
+
+    With ``gated=False`` every gate is 1 (the plain ResNet of the same shape).
+    """
+    import tensorflow as tf
+    from tensorflow import keras
+    from tensorflow.keras import layers
+
+    class Gate(layers.Layer):
+        """Pool, dense, dense to two logits (skip, execute); hard Gumbel-softmax sample
+        with a straight-through gradient in training, the larger logit at inference."""
+
+        def __init__(self, hidden, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = layers.Dense(hidden, activation="relu")
+            # start open: the "execute" logit begins 2 above "skip", so training starts
+            # from the plain ResNet and learns which blocks to drop
+            self.logits = layers.Dense(2, bias_initializer=keras.initializers.Constant([0.0, 2.0]))
+
+        def call(self, x, training=None):
+            logits = self.logits(self.hidden(tf.reduce_mean(x, axis=[1, 2])))
+            if not training:
+                return tf.cast(logits[:, 1] > logits[:, 0], x.dtype)
+            u = tf.random.uniform(tf.shape(logits), 1e-6, 1.0 - 1e-6)
+            soft = tf.nn.softmax((logits - tf.math.log(-tf.math.log(u))) / temperature)
+            hard = tf.one_hot(tf.argmax(soft, axis=1), 2, dtype=soft.dtype)
+            # soft - stop_gradient(soft) is exactly 0 forward, so the gate is exactly 0 or 1
+            return (hard + (soft - tf.stop_gradient(soft)))[:, 1]
+
+    keras.utils.set_random_seed(seed)
+    images = keras.Input((spec.input_size, spec.input_size, 1), name="image")
+    x = layers.Conv2D(spec.stem, 3, padding="same", use_bias=False, name="stem")(images)
+    x = layers.ReLU(name="stem_relu")(layers.BatchNormalization(name="stem_bn")(x))
+    gates = []
+    for i, b in enumerate(spec.blocks()):
+        shortcut = x
+        if b["stride"] != 1 or b["in"] != b["out"]:
+            shortcut = layers.Conv2D(b["out"], 1, strides=b["stride"], use_bias=False, name=f"block{i}_proj")(x)
+            shortcut = layers.BatchNormalization(name=f"block{i}_proj_bn")(shortcut)
+        r = layers.Conv2D(b["out"], 3, strides=b["stride"], padding="same", use_bias=False, name=f"block{i}_conv1")(x)
+        r = layers.ReLU()(layers.BatchNormalization(name=f"block{i}_bn1")(r))
+        r = layers.Conv2D(b["out"], 3, padding="same", use_bias=False, name=f"block{i}_conv2")(r)
+        r = layers.BatchNormalization(name=f"block{i}_bn2")(r)
+        if gated:
+            g = Gate(spec.gate_hidden, name=f"block{i}_gate")(x)
+        else:
+            g = layers.Lambda(lambda t: tf.ones_like(t[:, 0, 0, 0]), name=f"block{i}_gate")(x)
+        gates.append(g)
+        x = layers.ReLU(name=f"block{i}_out")(shortcut + g[:, None, None, None] * r)
+    logits = layers.Dense(spec.n_classes, name="logits")(layers.GlobalAveragePooling2D()(x))
+    gate_matrix = layers.Lambda(lambda gs: tf.stack(gs, axis=1), name="gates")(gates)
+    return keras.Model(images, [logits, gate_matrix], name="gated_resnet" if gated else "resnet")

@@ -1,0 +1,86 @@
+"""Gated ResNet, its losses and its cost (facelrp.gates)."""
+
+import numpy as np
+import pytest
+
+from facelrp import gates
+
+TINY = gates.GateSpec(input_size=8, stem=4, stages=((4, 1, 1), (8, 1, 2)), gate_hidden=3, n_classes=5)
+
+
+def test_flops_equal_a_hand_count_on_a_tiny_network():
+    fixed, residual = gates.block_flops(TINY)
+    # block 0: 8x8 output, 4 -> 4 channels, identity shortcut; block 1: 4x4 output, 4 -> 8, projection
+    assert residual.tolist() == [2 * 64 * 9 * (16 + 16), 2 * 16 * 9 * (32 + 64)]
+    stem = 2 * 64 * 9 * 1 * 4
+    gate_dense = 2 * (4 * 3 + 3 * 2) + 2 * (4 * 3 + 3 * 2)
+    projection = 2 * 16 * 4 * 8
+    head = 2 * 8 * 5
+    assert fixed == stem + gate_dense + projection + head
+    flops = gates.executed_gflops(np.array([[1, 1], [0, 1], [0, 0]]), TINY) * 1e9
+    np.testing.assert_allclose(flops, [fixed + residual.sum(), fixed + residual[1], fixed])
+
+
+def test_target_rate_and_iig_losses_equal_hand_computations():
+    g = np.array([[1, 0, 1], [1, 1, 0], [0, 0, 1], [1, 0, 0]], dtype=float)
+    # rates 0.75, 0.25, 0.5 against targets 1, 0.5, 0.5
+    assert float(gates.target_rate_loss(g, np.array([1.0, 0.5, 0.5]))) == pytest.approx(0.25**2 + 0.25**2)
+    masks = gates.iig_masks(3, [0, 1, 2], 2)
+    np.testing.assert_array_equal(masks, [[1, 0, 1], [0, 1, 0]])
+    labels = np.array([0, 1, 0, 1])
+    # image 0 wants 101, has 101: 0; image 1 wants 010, has 110: 1; image 2 wants 101, has 001: 1; image 3 wants 010, has 100: 2
+    assert float(gates.iig_loss(g, labels, masks)) == pytest.approx(4.0)
+    assert float(gates.iig_loss(g, labels, masks, blocks=[1])) == pytest.approx(0 + 0 + 0 + 1)
+
+
+def test_attribute_estimate_picks_the_nearest_mask():
+    masks = gates.iig_masks(6, [1, 2, 3, 4], 2)  # value 0: blocks 1, 3; value 1: blocks 2, 4
+    g = np.array([[1, 1, 0, 1, 0, 1], [1, 0, 1, 0, 1, 1], [1, 1, 1, 1, 0, 1], [1, 0, 0, 0, 1, 1]])
+    assert gates.estimate_attribute(g, masks).tolist() == [0, 1, 0, 1]
+    # on blocks 2 and 4 only: value 0 wants (0, 0), value 1 (1, 1); ties go to the first value
+    assert gates.estimate_attribute(g, masks, blocks=[2, 4]).tolist() == [0, 1, 0, 0]
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    return gates.build_gated_resnet(TINY, seed=0)
+
+
+def test_straight_through_gate_is_exactly_binary_forward_and_passes_a_gradient(tiny_model):
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(0).random((16, 8, 8, 1)), tf.float32)
+    with tf.GradientTape() as tape:
+        logits, g = tiny_model(x, training=True)
+        loss = tf.reduce_sum(g)
+    values = g.numpy()
+    assert values.shape == (16, 2) and set(np.unique(values)) <= {0.0, 1.0}
+    gate_weights = [v for v in tiny_model.trainable_variables if "gate" in v.name]
+    grads = tape.gradient(loss, gate_weights)
+    assert all(gr is not None for gr in grads) and any(float(tf.reduce_max(tf.abs(gr))) > 0 for gr in grads)
+    _, g_eval = tiny_model(x, training=False)
+    again = tiny_model(x, training=False)[1]
+    assert set(np.unique(g_eval.numpy())) <= {0.0, 1.0} and np.array_equal(g_eval.numpy(), again.numpy())
+
+
+def test_a_closed_gate_skips_the_block():
+    import tensorflow as tf
+    from tensorflow import keras
+
+    model = gates.build_gated_resnet(TINY, seed=1)
+    for i in range(2):  # close every gate: the skip logit far above the execute logit
+        dense = model.get_layer(f"block{i}_gate").logits
+        kernel, _ = dense.get_weights()
+        dense.set_weights([np.zeros_like(kernel), np.array([10.0, -10.0], np.float32)])
+    x = tf.constant(np.random.default_rng(1).random((3, 8, 8, 1)), tf.float32)
+    _, g = model(x, training=False)
+    assert not g.numpy().any()
+    probe = keras.Model(model.input, [model.get_layer("stem_relu").output, model.get_layer("block0_out").output])
+    block_in, block_out = probe(x, training=False)
+    # block 0 has an identity shortcut: with its gate closed its output is its (non-negative) input
+    np.testing.assert_array_equal(block_out.numpy(), block_in.numpy())
+    # open the gate again: the residual branch changes the output
+    dense = model.get_layer("block0_gate").logits
+    dense.set_weights([dense.get_weights()[0], np.array([-10.0, 10.0], np.float32)])
+    block_in, block_out = probe(x, training=False)
+    assert not np.allclose(block_out.numpy(), block_in.numpy())
