@@ -54,6 +54,17 @@ def test_references_page_renders_the_papers_whole_reference_list(smoke_book):
         assert author in html, author
 
 
+def test_attributes_page_shows_the_probing_of_both_trunks_with_the_papers_table(smoke_book):
+    html = (smoke_book / "results" / "smoke" / "book" / "attributes.html").read_text()
+    record = json.loads((SMOKE / "probing" / "vggface.json").read_text())
+    assert f">{record['n_train']}<" in html and f">{record['n_validation']}<" in html  # glued from the run
+    for label in ("Figure A1", "Figure A2", "Figure A3a", "Figure A3b"):
+        assert label in html, label
+    assert html.count("<img") >= 4 and "Traceback" not in html
+    assert "best neuron" in html and "Brown Hair" in html  # our Table I analogue and the paper's
+    assert "smoke profile: synthetic stand-ins" in html
+
+
 def test_reproducing_page_counts_the_runs_own_work_and_checks_the_paper_inputs(smoke_book):
     html = (smoke_book / "results" / "smoke" / "book" / "reproducing.html").read_text()
     record = json.loads((SMOKE / "masking" / "curves.json").read_text())
@@ -219,7 +230,7 @@ def test_browser_check_passes_the_smoke_book_and_catches_what_a_reader_would_see
     from facelrp.check import check_book
 
     reports = check_book(smoke_book, tmp_path / "shots")
-    assert len(reports) == 32 and all(r.ok for r in reports), [r.problems() for r in reports if not r.ok]
+    assert len(reports) == 33 and all(r.ok for r in reports), [r.problems() for r in reports if not r.ok]
     shot = tmp_path / "shots" / "results__smoke__book__masking.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -197,3 +197,28 @@ def test_image_fills_give_the_same_curves_on_both_paths(kind):
     shared, _ = masking.masking_curves(x, orders, {"t": trunk}, [readout], levels=levels, fill=fill, progress=False)
     naive, _ = masking.naive_curves(x, orders, [model], [labels], levels=levels, fill=fill, progress=False)
     assert (shared == naive).all() and not np.isnan(shared).any()
+
+
+def test_random_map_floor_gives_the_random_baseline_within_sampling_error():
+    from tensorflow import keras
+
+    from facelrp import relevance
+
+    spec = vgg.TrunkSpec(width=0.0625, input_size=32, fc_width=16)
+    keras.utils.set_random_seed(3)
+    trunk = vgg.trunk_of(vgg.build_vgg16(spec, n_classes=2, name="t"))
+    rng = np.random.default_rng(7)
+    x = rng.normal(0, 40, (48, 32, 32, 3)).astype(np.float32)
+    kernel, bias = rng.normal(size=(16, 3)).astype(np.float32), np.zeros(3, np.float32)
+    labels = (trunk.predict(x, verbose=0) @ kernel + bias).argmax(axis=1)  # accuracy 1 before masking
+    readout = masking.Readout("m", "t", kernel, bias, labels)
+    n = 24
+    maps = relevance.random_maps(n, (48, 32, 32), seed=1)
+    orders = {f"map{i}": masking.pixel_order(maps[i], seed=i) for i in range(n)}
+    orders.update({f"random{i}": masking.random_order(48, 1024, seed=100 + i) for i in range(n)})
+    curves, _ = masking.masking_curves(x, orders, {"t": trunk}, [readout], progress=False)
+    auc = masking.auc(curves)[:, 0]
+    floor, baseline = auc[:n], auc[n:]
+    assert curves[:, 0, 0].mean() > curves[:, 0, -1].mean() and floor.std() > 0  # the masks change the predictions
+    error = np.sqrt(floor.var(ddof=1) / n + baseline.var(ddof=1) / n)
+    assert abs(floor.mean() - baseline.mean()) < 3 * error, (floor.mean(), baseline.mean(), error)

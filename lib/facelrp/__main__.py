@@ -144,6 +144,13 @@ def _masking(args: argparse.Namespace) -> None:
     except ValueError as error:
         raise SystemExit(str(error)) from None
     orders["random"] = masking.random_order(len(x), x.shape[1] * x.shape[2], seed=args.seed)
+    if args.maps:  # another method's maps of the same models (rule sensitivity)
+        other = store.load_npz(args.maps)
+        if list(other["models"]) != list(orders)[: len(other["models"])] or other["maps"].shape[1:] != front.images.shape:
+            raise SystemExit(f"{args.maps}: its maps are not of this profile's models and frontal faces; "
+                             f"remake it with `python -m facelrp method-maps --profile {profile.name} ...`")
+        for name, maps in zip(other["models"], other["maps"]):
+            orders[str(name)] = masking.pixel_order(maps, seed=args.seed)
     if args.lerf:
         orders = {name: masking.least_relevant_first(order) for name, order in orders.items()}
     fill = args.fill
@@ -169,12 +176,40 @@ def _masking(args: argparse.Namespace) -> None:
     store.save_json(Path(args.out).with_suffix(".json"), {
         "profile": profile.name, "fill": args.fill, "imputation": args.imputation,
         "order": "least relevant first" if args.lerf else "most relevant first",
-        "tie_seed": args.seed, "random_mask_seed": args.seed,
+        "tie_seed": args.seed, "random_mask_seed": args.seed, "maps": args.maps or "the models' own (composite)",
         "levels_percent": masking.LEVELS.tolist(), "n_faces": len(x), "trunk_images": images,
         "seconds": round(seconds, 1), "images_per_second": round(images / seconds, 1),
     })
     print(f"wrote {args.out}: {accuracy.shape[0]} masks x {accuracy.shape[1]} models x {accuracy.shape[2]} levels, "
           f"{images} trunk images in {seconds:.1f} s")
+
+
+def _method_maps(args: argparse.Namespace) -> None:
+    """The maps of all the profile's models with another attribution method (rule sensitivity)."""
+    from . import relevance
+
+    relevance.graph_mode()  # before any model is built or loaded
+    from . import finetune, store
+
+    profile = load_profile(args.profile)
+    front = datasets.FaceDataset.load(args.faces).frontal()
+    keys = finetune.model_keys(profile)
+    folders = [profile.results_dir() / "models" / key.name for key in keys]
+    if args.method == relevance.RANDOM:
+        maps = relevance.random_maps(len(keys), front.images.shape, seed=args.seed)
+        seconds = [0.0] * len(keys)
+    else:
+        classes = [finetune.load_run(folder)[0]["classes"] for folder in folders]
+        x = datasets.caffe_preprocess(front.images)
+        maps, seconds = relevance.maps_of_models([f / "model.h5" for f in folders], x, classes, method=args.method,
+                                                 progress=True)
+    store.save_npz(args.out, maps=maps, models=np.array([key.name for key in keys]))
+    store.save_json(Path(args.out).with_suffix(".json"), {
+        "profile": profile.name, "method": args.method,
+        "analyzer": relevance.METHODS.get(args.method, ("uniform noise", {}))[0], "seed": args.seed,
+        "n_faces": len(front), "seconds_per_model": [round(t, 2) for t in seconds], "seconds": round(sum(seconds), 1),
+    })
+    print(f"wrote {args.out}: {args.method} maps of {len(keys)} models in {sum(seconds):.0f} s")
 
 
 def _rank2(args: argparse.Namespace) -> None:
@@ -294,6 +329,45 @@ def _planted(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
+def _probe_faces(args: argparse.Namespace) -> None:
+    """The attribute-probing faces: disjoint training and validation identities."""
+    from . import probing, vgg
+
+    profile = load_profile(args.profile)
+    settings = profile.probing
+    size = vgg.TrunkSpec(**profile.trunks["spec"]).input_size
+    data = probing.probe_faces(n_train=settings["n_train"], n_validation=settings["n_validation"],
+                               images_per_identity=settings["images_per_identity"], size=size, seed=settings["seed"],
+                               progress=True)
+    data.provenance["profile"] = profile.name
+    data.save(args.out)
+    print(f"wrote {args.out}: {len(data)} images of {data.n_identities} identities "
+          f"({settings['n_train']} training, {settings['n_validation']} validation), {size} px")
+
+
+def _probe(args: argparse.Namespace) -> None:
+    """Layer-wise PLS + VIP probing of one trunk on the probing faces."""
+    import time
+
+    from . import probing, store, vgg
+
+    profile = load_profile(args.profile)
+    settings = profile.probing
+    data = datasets.FaceDataset.load(args.faces)
+    trunk, trunk_record = vgg.profile_trunk(profile, args.source)
+    start = time.perf_counter()
+    arrays, record = probing.probe_trunk(
+        trunk, data, n_components=settings["components"], top=settings["top"], max_features=settings["max_features"],
+        sampled=("gender", settings["single_samples"]), seed=settings["seed"], progress=True,
+    )
+    record.update(profile=profile.name, source=args.source, trunk=trunk_record.get("file"), settings=settings,
+                  seconds=round(time.perf_counter() - start, 1))
+    store.save_npz(args.out, **arrays)
+    store.save_json(Path(args.out).with_suffix(".json"), record)
+    print(f"wrote {args.out}: {len(arrays['layers'])} layers x {len(arrays['attributes'])} attributes "
+          f"in {record['seconds']:.0f} s, peak resident memory {record['peak_rss_gib']:.2f} GiB")
+
+
 def _check_book(args: argparse.Namespace) -> None:
     """Open every page of a built book in headless Chromium; fail on what a reader would see broken."""
     from .check import check_book
@@ -361,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="constant: --fill everywhere (the paper); road: ROAD's noisy linear imputation; "
                            "blur: a Gaussian blur of the face")
     mask.add_argument("--lerf", action="store_true", help="remove the least relevant pixels first (default: most)")
+    mask.add_argument("--maps", default=None, help="order the pixels by these maps (method-maps output) "
+                      "instead of the models' own composite maps")
     mask.add_argument("--seed", type=int, default=0, help="seed of the tie-breaking and random-mask orders")
     mask.set_defaults(run=_masking)
     r2 = stages.add_parser("rank2", help="rank-2 choices, trial list with images, observers' choices")
@@ -380,6 +456,25 @@ def main(argv: list[str] | None = None) -> int:
     plant.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
     plant.add_argument("--out", required=True, help="output .npz (a .json record is written beside it)")
     plant.set_defaults(run=_planted)
+    meth = stages.add_parser("method-maps", help="every model's maps with another attribution method (.npz)")
+    meth.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    meth.add_argument("--faces", required=True, help="the profile's faces.npz")
+    from .relevance import METHODS, RANDOM
+
+    meth.add_argument("--method", required=True, choices=[*METHODS, RANDOM], help="attribution method, or the random floor")
+    meth.add_argument("--out", required=True, help="output .npz (a .json record is written beside it)")
+    meth.add_argument("--seed", type=int, default=0, help="seed of the random maps")
+    meth.set_defaults(run=_method_maps)
+    pfaces = stages.add_parser("probe-faces", help="the attribute-probing faces (.npz)")
+    pfaces.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    pfaces.add_argument("--out", required=True, help="output .npz path")
+    pfaces.set_defaults(run=_probe_faces)
+    probe = stages.add_parser("probe", help="layer-wise PLS + VIP attribute probing of one trunk (.npz)")
+    probe.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    probe.add_argument("--source", choices=["imagenet", "vggface"], required=True)
+    probe.add_argument("--faces", required=True, help="the probing faces (probe-faces output)")
+    probe.add_argument("--out", required=True, help="output .npz (a .json record is written beside it)")
+    probe.set_defaults(run=_probe)
     check = stages.add_parser("check-book", help="open every page of a built book in headless Chromium")
     check.add_argument("--html", required=True, help="the book's _build/html folder")
     check.add_argument("--screenshots", default=None, help="folder for a full-page PNG of every page")

@@ -360,10 +360,12 @@ def render_jittered(
     size: int = 64,
     max_yaw: float = 105.0,
     supersample: int = 3,
+    yaw: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Render one identity under a random view, light, framing and expression.
 
-    Yaw is uniform in [-max_yaw, max_yaw], pitch in [-12, 12] degrees; the light direction
+    Yaw is uniform in [-max_yaw, max_yaw] unless `yaw` is given (the random yaw is drawn
+    all the same, so the other settings do not depend on it), pitch in [-12, 12] degrees; the light direction
     varies about the standard one; scale in [0.9, 1.1], shift up to 4 % of the side;
     smile, mouth opening and brow raise each present half the time.
 
@@ -383,5 +385,7 @@ def render_jittered(
             for key in ("smile", "mouth_open", "brow_raise")
         },
     }
+    if yaw is not None:
+        setting["yaw"] = float(yaw)
     image, labels = render_face(params, size=size, supersample=supersample, **setting)
     return image, labels, setting

@@ -28,6 +28,10 @@ __all__ = [
     "randomisation_curves",
     "cascade_maps",
     "planted_examples",
+    "probe_depth",
+    "similarity_grid",
+    "vip_distribution",
+    "average_faces",
     "SOURCE_COLOURS",
     "PRETRAINING_COLOURS",
     "image_grid",
@@ -211,6 +215,28 @@ def figure4b(matrix: np.ndarray, names: list[str]) -> plt.Figure:
         ax.axvline(edge - 0.5, color="white", lw=0.8 if edge % 10 else 1.8)
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03, label="mean Pearson r over faces")
     fig.tight_layout()
+    return fig
+
+
+def similarity_grid(matrices: dict, names: list[str]) -> plt.Figure:
+    """Figure 4b for several attribution methods side by side, on one colour scale: mean
+    Pearson similarity of every pair of models' maps (models in `names` order, white lines
+    between the four model types)."""
+    n = len(matrices)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 0.8, 3.0))
+    axes = np.atleast_1d(axes)
+    low = min(0.0, min(float(np.nanmin(m)) for m in matrices.values()))
+    for ax, (label, matrix) in zip(axes, matrices.items()):
+        shown = ax.imshow(matrix, cmap="viridis", vmin=low, vmax=1)
+        for edge in range(5, len(names), 5):
+            ax.axhline(edge - 0.5, color="white", lw=0.8 if edge % 10 else 1.6)
+            ax.axvline(edge - 0.5, color="white", lw=0.8 if edge % 10 else 1.6)
+        ax.set_title(label, fontsize=9)
+        ticks = list(range(2, len(names), 5))
+        groups = [" ".join(names[t].split("-")[:2]) for t in ticks]
+        ax.set_xticks(ticks, groups, rotation=90, fontsize=6)
+        ax.set_yticks(ticks, groups if ax is axes[0] else [""] * len(ticks), fontsize=6)
+    fig.colorbar(shown, ax=list(axes), fraction=0.02, pad=0.01, label="mean Pearson r over faces")
     return fig
 
 
@@ -502,5 +528,98 @@ def planted_examples(images: np.ndarray, masks: np.ndarray, maps_by_trunk: dict)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+#: Line style per probing curve (`facelrp.probing.depth_table`'s ``curve`` column).
+PROBE_STYLES = {"whole layer (PLS + QDA)": "-", "8 top-VIP filters (PLS + QDA)": "--", "8 top-VIP neurons (QDA)": ":"}
+
+
+def probe_depth(table, attributes, layers, *, columns: int = 4) -> plt.Figure:
+    """Validation accuracy over depth, one panel per attribute: both trunks on the same
+    axes (colour), whole layer / top-8 filters / top-8 neurons (line style), chance 0.5.
+    `table` is `facelrp.probing.depth_table`'s output."""
+    rows = -(-len(attributes) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.9 * columns, 2.3 * rows), sharex=True, sharey=True)
+    axes = np.atleast_2d(axes)
+    blocks = [i for i, name in enumerate(layers) if name.endswith("conv1") or name == "fc1"]
+    for ax, attribute in zip(axes.flat, attributes):
+        part = table[table["attribute"] == attribute]
+        for (trunk, curve), line in part.groupby(["trunk", "curve"]):
+            ax.plot(line["depth"], line["accuracy"], PROBE_STYLES[curve], color=PRETRAINING_COLOURS[trunk], lw=1.3)
+        ax.axhline(0.5, color="0.6", lw=0.7)
+        for b in blocks:
+            ax.axvline(b + 0.5, color="0.9", lw=0.6, zorder=0)
+        ax.set_title(attribute.replace("_", " "))
+        ax.set_ylim(0.4, 1.02)
+    for ax in axes.flat[len(attributes):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xticks([b + 1 for b in blocks], ["b1", "b2", "b3", "b4", "b5", "fc"][: len(blocks)])
+        ax.set_xlabel("layer (block starts)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("validation accuracy")
+    handles = [plt.Line2D([], [], color=c, lw=2, label=f"{t} trunk") for t, c in PRETRAINING_COLOURS.items()]
+    handles += [plt.Line2D([], [], color="0.3", ls=ls, label=curve) for curve, ls in PROBE_STYLES.items()]
+    fig.legend(handles=handles, loc="lower right", bbox_to_anchor=(0.99, 0.04), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def vip_distribution(results: dict, attribute: str = "gender") -> plt.Figure:
+    """Figure 5 of Diniz & Schwartz for one attribute: the distribution of neuron VIP scores
+    averaged over layers (log scale), and the accuracy of single neurons against their VIP
+    (binned mean, shaded two standard deviations), per trunk."""
+    from .probing import VIP_BINS
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    centres = (VIP_BINS[:-2] + VIP_BINS[1:-1]) / 2
+    for trunk, arrays in results.items():
+        a = list(arrays["attributes"]).index(attribute)
+        hist = arrays["vip_hist"][:, a, :].mean(axis=0)
+        axes[0].step(np.r_[centres, centres[-1] + 0.25], hist, where="mid", color=PRETRAINING_COLOURS[trunk], label=f"{trunk} trunk")
+        sampled = arrays["sampled"].reshape(-1, 2)
+        sampled = sampled[~np.isnan(sampled[:, 0])]
+        edges = np.quantile(sampled[:, 0], np.linspace(0, 1, 11))
+        which = np.clip(np.searchsorted(edges, sampled[:, 0], side="right") - 1, 0, 9)
+        mid = np.array([sampled[which == b, 0].mean() for b in range(10) if (which == b).any()])
+        mean = np.array([sampled[which == b, 1].mean() for b in range(10) if (which == b).any()])
+        sd = np.array([sampled[which == b, 1].std() for b in range(10) if (which == b).any()])
+        colour = PRETRAINING_COLOURS[trunk]
+        axes[1].plot(mid, mean, "o-", color=colour, ms=3, label=f"{trunk} trunk")
+        axes[1].fill_between(mid, mean - 2 * sd, mean + 2 * sd, color=colour, alpha=0.15, lw=0)
+    top_bin = max(int(np.flatnonzero(a["vip_hist"].sum(axis=(0, 1)))[-1]) for a in results.values())
+    axes[0].set_xlim(0, VIP_BINS[min(top_bin + 2, len(VIP_BINS) - 2)])
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel(f"VIP score of a neuron ({attribute.replace('_', ' ')})")
+    axes[0].set_ylabel("share of neurons (mean over layers)")
+    axes[1].axhline(0.5, color="0.6", lw=0.7)
+    axes[1].set_xlabel("VIP score of the neuron")
+    axes[1].set_ylabel("accuracy of QDA on that neuron alone")
+    for ax in axes:
+        ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def average_faces(images: np.ndarray, activations: np.ndarray, *, n: int = 100, titles=None) -> plt.Figure:
+    """Diniz & Schwartz's Figures 1 and 6: for each neuron (column), the mean of the `n`
+    faces that activate it most (top row) and least (bottom row).
+
+    images : (n_faces, h, w); activations : (n_neurons, n_faces)
+    """
+    k = len(activations)
+    fig, axes = plt.subplots(2, k, figsize=(1.3 * k, 2.9))
+    axes = np.atleast_2d(axes).reshape(2, k)
+    for j, act in enumerate(activations):
+        order = np.argsort(act, kind="stable")
+        for row, chosen in enumerate((order[::-1][:n], order[:n])):
+            axes[row, j].imshow(images[chosen].astype(np.float32).mean(axis=0), cmap="gray", vmin=0, vmax=255)
+            axes[row, j].set_xticks([]), axes[row, j].set_yticks([])
+        if titles is not None:
+            axes[0, j].set_title(titles[j], fontsize=7)
+    axes[0, 0].set_ylabel(f"top {n}")
+    axes[1, 0].set_ylabel(f"bottom {n}")
     fig.tight_layout()
     return fig

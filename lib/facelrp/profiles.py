@@ -18,6 +18,11 @@ _TRUNK_SOURCES = ("pretrain", "shipped", "real")
 # brows": with frozen trunks at 64 px, finer plants (8 classes by nose and mouth) were not
 # learnable from a few hundred images (readouts at chance)
 _PLANTED = {"n_classes": 2, "images_per_class": 200, "parts": ["brows"], "seed": 0}
+# attribute probing (`facelrp.probing`): identities of each split, images per identity
+# (half frontal, half profile), PLS components, top-k neurons/filters, and the widest layer
+# (values per image) probed without spatial pooling; None never pools
+_PROBING = {"n_train": 512, "n_validation": 1536, "images_per_identity": 4, "components": 8, "top": 8,
+            "max_features": None, "single_samples": 50, "seed": 0}
 _SIMULATED_OBSERVERS = {"source": "simulated", "n": 46, "internal_weight": 0.5, "weight_sd": 0.15, "noise": 0.3, "seed": 0}
 #: The two pretraining sources of the paper, in book order.
 TRUNK_SOURCES = ("imagenet", "vggface")
@@ -39,6 +44,9 @@ class Profile:
     #: The planted-ground-truth control set (`facelrp.planted`): classes, images per
     #: class, the parts that carry the label, seed.
     planted: dict = field(default_factory=lambda: dict(_PLANTED))
+    #: Layer-wise attribute probing (`facelrp.probing`): identities per split, images per
+    #: identity, PLS components, top-k, widest unpooled layer, seed.
+    probing: dict = field(default_factory=lambda: dict(_PROBING))
 
     @property
     def setting(self) -> str:
@@ -112,7 +120,12 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
     if observers["source"] not in ("simulated", "file") or (observers["source"] == "file" and "file" not in observers):
         raise ValueError(f"{path}: profile {name!r} observers must be 'source: simulated' or 'source: file' with 'file: <csv>'")
     planted = {**_PLANTED, **entry.get("planted", {})}
+    probing = {**_PROBING, **entry.get("probing", {})}
+    unknown = set(probing) - set(_PROBING)
+    if unknown:
+        raise ValueError(f"{path}: profile {name!r} probing has unknown settings {sorted(unknown)}; known: {sorted(_PROBING)}")
     return Profile(
+        probing=probing,
         name=name,
         observers=observers,
         planted=planted,

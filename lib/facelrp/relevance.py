@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METHODS", "graph_mode", "relevance_maps", "normalise", "similarity", "similarity_matrix"]
+__all__ = ["METHODS", "RANDOM", "graph_mode", "relevance_maps", "maps_of_models", "random_maps", "normalise", "similarity",
+           "similarity_matrix"]
 
 #: Method name -> (iNNvestigate analyzer name, extra arguments).
 #: ``composite`` is iNNvestigate's sequential preset A with the Flat rule at the input:
@@ -25,6 +26,10 @@ METHODS = {
     "gradient_x_input": ("input_t_gradient", {}),
     "gradient": ("gradient", {}),
 }
+
+
+#: The floor of the rule-sensitivity comparison: maps of independent uniform noise.
+RANDOM = "random"
 
 
 def graph_mode() -> None:
@@ -79,6 +84,42 @@ def relevance_maps(
         relevance = analyzer.analyze(x[start:stop], neuron_selection=classes[start:stop])
         maps[start:stop] = np.asarray(relevance).sum(axis=-1)
     return maps, classes
+
+
+def maps_of_models(model_files, x: np.ndarray, classes: list[np.ndarray], *, method: str, batch_size: int = 32,
+                   progress: bool = False) -> tuple[np.ndarray, list[float]]:
+    """Maps of several saved models with one method, each for its own explained classes.
+
+    Parameters
+    ----------
+    model_files : ``.h5`` files of models with linear outputs
+    x : (n, h, w, 3) the models' input
+    classes : per model, the (n,) units to explain (the ones its stored maps explain)
+
+    Returns
+    -------
+    maps : (models, n, h, w) float32, not normalised
+    seconds : per model, loading and explaining
+    """
+    import time
+
+    from tensorflow import keras
+    from tqdm.auto import tqdm
+
+    maps, seconds = np.empty((len(model_files), *x.shape[:3]), dtype=np.float32), []
+    for i, path in enumerate(tqdm(model_files, desc=f"{method} maps", unit="model", disable=not progress)):
+        start = time.perf_counter()
+        keras.backend.clear_session()  # one graph per model, or graph mode keeps them all
+        model = keras.models.load_model(path, compile=False)
+        maps[i], explained = relevance_maps(model, x, classes[i], method=method, batch_size=batch_size)
+        seconds.append(time.perf_counter() - start)
+    return maps, seconds
+
+
+def random_maps(n_models: int, shape: tuple, *, seed: int = 0) -> np.ndarray:
+    """(n_models, *shape) maps of independent uniform noise, seeded: masks that know nothing."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n_models, *shape), dtype=np.float32)
 
 
 def normalise(maps: np.ndarray) -> np.ndarray:
