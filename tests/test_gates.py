@@ -84,3 +84,42 @@ def test_a_closed_gate_skips_the_block():
     dense.set_weights([dense.get_weights()[0], np.array([-10.0, 10.0], np.float32)])
     block_in, block_out = probe(x, training=False)
     assert not np.allclose(block_out.numpy(), block_in.numpy())
+
+
+def test_split_holds_out_a_fifth_of_every_identity():
+    identity = np.repeat(np.arange(7), 10)
+    train, test = gates.split_within_identity(identity, seed=0)
+    assert set(train).isdisjoint(test) and len(train) + len(test) == 70
+    assert all((identity[test] == i).sum() == 2 for i in range(7))
+
+
+def test_variants_set_the_papers_losses():
+    aig = gates.variant_settings("aig-0.4", 8)
+    assert aig["gated"] and aig["targets"].tolist() == [1.0] + [0.4] * 6 + [1.0] and not aig["iig"]
+    assert not gates.variant_settings("resnet", 8)["gated"]
+    iig = gates.variant_settings("iig-gender", 8)
+    (attribute, masks, blocks), = iig["iig"]
+    assert attribute == "gender" and blocks == [1, 2, 3, 4, 5, 6]
+    assert masks[0].tolist() == [0, 1, 0, 1, 0, 1, 0, 0] and masks[1].tolist() == [0, 0, 1, 0, 1, 0, 1, 0]
+    two = gates.variant_settings("iig-gender-hair_length", 8)["iig"]
+    assert [t[0] for t in two] == ["gender", "hair_length"] and set(two[0][2]).isdisjoint(two[1][2])
+    with pytest.raises(ValueError, match="unknown variant"):
+        gates.variant_settings("aig", 8)
+
+
+def test_training_lowers_the_loss_and_evaluation_counts_the_open_gates():
+    rng = np.random.default_rng(0)
+    spec = gates.GateSpec(input_size=8, stem=4, stages=((4, 1, 1), (8, 2, 2), (8, 1, 1)), gate_hidden=4, n_classes=3)
+    labels = np.repeat(np.arange(3), 40)
+    x = (rng.random((120, 8, 8, 1)) * 0.2 + labels[:, None, None, None] / 3).astype(np.float32)  # brightness = class
+    attributes = {"gender": labels % 2}
+    model, history = gates.train_variant(spec, "iig-gender", x, labels, attributes, epochs=12, batch_size=30,
+                                         learning_rate=3e-3, seed=0)
+    assert history[-1] < 0.5 * history[0]
+    out = gates.evaluate(model, spec, x, labels)
+    fixed, residual = gates.block_flops(spec)
+    np.testing.assert_allclose(out["gflops"] * 1e9, fixed + out["gates"] @ residual)
+    assert out["accuracy"] > 0.6 and out["gates"].shape == (120, 4)
+    # the IIG loss pulls the middle gates towards each image's gender mask
+    masks = gates.variant_settings("iig-gender", 4)["iig"][0][1]
+    assert (gates.estimate_attribute(out["gates"], masks, blocks=[1, 2]) == attributes["gender"]).mean() > 0.8

@@ -26,6 +26,12 @@ __all__ = [
     "iig_masks",
     "estimate_attribute",
     "build_gated_resnet",
+    "GATE_ATTRIBUTES",
+    "gate_faces",
+    "split_within_identity",
+    "variant_settings",
+    "train_variant",
+    "evaluate",
 ]
 
 
@@ -162,17 +168,17 @@ def build_gated_resnet(spec: GateSpec, *, gated: bool = True, temperature: float
     keras.utils.set_random_seed(seed)
     images = keras.Input((spec.input_size, spec.input_size, 1), name="image")
     x = layers.Conv2D(spec.stem, 3, padding="same", use_bias=False, name="stem")(images)
-    x = layers.ReLU(name="stem_relu")(layers.BatchNormalization(name="stem_bn")(x))
+    x = layers.ReLU(name="stem_relu")(layers.BatchNormalization(momentum=0.9, name="stem_bn")(x))
     gates = []
     for i, b in enumerate(spec.blocks()):
         shortcut = x
         if b["stride"] != 1 or b["in"] != b["out"]:
             shortcut = layers.Conv2D(b["out"], 1, strides=b["stride"], use_bias=False, name=f"block{i}_proj")(x)
-            shortcut = layers.BatchNormalization(name=f"block{i}_proj_bn")(shortcut)
+            shortcut = layers.BatchNormalization(momentum=0.9, name=f"block{i}_proj_bn")(shortcut)
         r = layers.Conv2D(b["out"], 3, strides=b["stride"], padding="same", use_bias=False, name=f"block{i}_conv1")(x)
-        r = layers.ReLU()(layers.BatchNormalization(name=f"block{i}_bn1")(r))
+        r = layers.ReLU()(layers.BatchNormalization(momentum=0.9, name=f"block{i}_bn1")(r))
         r = layers.Conv2D(b["out"], 3, padding="same", use_bias=False, name=f"block{i}_conv2")(r)
-        r = layers.BatchNormalization(name=f"block{i}_bn2")(r)
+        r = layers.BatchNormalization(momentum=0.9, name=f"block{i}_bn2")(r)
         if gated:
             g = Gate(spec.gate_hidden, name=f"block{i}_gate")(x)
         else:
@@ -182,3 +188,137 @@ def build_gated_resnet(spec: GateSpec, *, gated: bool = True, temperature: float
     logits = layers.Dense(spec.n_classes, name="logits")(layers.GlobalAveragePooling2D()(x))
     gate_matrix = layers.Lambda(lambda gs: tf.stack(gs, axis=1), name="gates")(gates)
     return keras.Model(images, [logits, gate_matrix], name="gated_resnet" if gated else "resnet")
+
+
+# --------------------------------------------------------------------------- data and training
+
+#: Attributes of the gate analyses: gender and facial hair as drawn, skin tone and hair
+#: length split at the median of the identities.
+GATE_ATTRIBUTES = ("gender", "skin_tone", "facial_hair", "hair_length")
+
+
+def gate_faces(*, n_identities: int, images_per_identity: int, size: int = 64, seed: int = 0, progress: bool = False):
+    """Identity-classification faces: identities disjoint from the 101 analysis identities,
+    each rendered at random views (|yaw| up to 105 degrees), light, framing and expression.
+
+    Returns
+    -------
+    data : FaceDataset (``identity`` is the class)
+    attributes : dict of (n_images,) int arrays, `GATE_ATTRIBUTES`
+    """
+    from . import faces
+    from .datasets import pretraining_faces, vpnl_identities
+
+    data = pretraining_faces(vpnl_identities()[1], n_identities=n_identities, images_per_identity=images_per_identity,
+                             size=size, seed=seed, progress=progress)
+    params = data.identity_params[data.identity]
+    column = {name: faces.PARAM_NAMES.index(name) for name in ("skin_tone", "hair_length", "facial_hair")}
+    median = {name: np.median(data.identity_params[:, column[name]]) for name in ("skin_tone", "hair_length")}
+    attributes = {
+        "gender": data.gender.astype(int),
+        "skin_tone": (params[:, column["skin_tone"]] > median["skin_tone"]).astype(int),
+        "facial_hair": (params[:, column["facial_hair"]] > 0).astype(int),
+        "hair_length": (params[:, column["hair_length"]] > median["hair_length"]).astype(int),
+    }
+    return data, attributes
+
+
+def split_within_identity(identity: np.ndarray, *, test: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test indices with `test` of every identity's images held out (seeded)."""
+    rng = np.random.default_rng(seed)
+    train, held = [], []
+    for ident in np.unique(identity):
+        idx = rng.permutation(np.flatnonzero(identity == ident))
+        n_test = max(1, int(round(test * len(idx))))
+        held.append(idx[:n_test]), train.append(idx[n_test:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(held))
+
+
+def variant_settings(name: str, n_blocks: int) -> dict:
+    """The loss of a named variant: ``resnet`` (no gates), ``aig-<rate>`` (target-rate loss,
+    first and last blocks at 1.0), ``iig-gender`` (gender on alternating middle blocks),
+    ``iig-gender-<attribute>`` (gender on the first half of the middle blocks, the other
+    attribute on the second half). IIG variants keep the first and last blocks at rate 1.0.
+
+    Returns ``{"gated", "targets" (blocks,) or None, "iig": [(attribute, masks, blocks)]}``.
+    """
+    middle = list(range(1, n_blocks - 1))
+    ends = np.full(n_blocks, np.nan)
+    ends[[0, -1]] = 1.0
+    if name == "resnet":
+        return {"gated": False, "targets": None, "iig": []}
+    if name.startswith("aig-"):
+        targets = np.full(n_blocks, float(name[4:]))
+        targets[[0, -1]] = 1.0
+        return {"gated": True, "targets": targets, "iig": []}
+    if name == "iig-gender":
+        return {"gated": True, "targets": ends, "iig": [("gender", iig_masks(n_blocks, middle, 2), middle)]}
+    if name.startswith("iig-gender-"):
+        other = name[len("iig-gender-"):]
+        if other not in GATE_ATTRIBUTES:
+            raise ValueError(f"variant {name!r}: {other!r} is not one of {GATE_ATTRIBUTES}")
+        half = len(middle) // 2
+        first, second = middle[:half], middle[half:]
+        return {"gated": True, "targets": ends,
+                "iig": [("gender", iig_masks(n_blocks, first, 2), first), (other, iig_masks(n_blocks, second, 2), second)]}
+    raise ValueError(f"unknown variant {name!r}: resnet, aig-<rate>, iig-gender or iig-gender-<attribute>")
+
+
+def train_variant(spec: GateSpec, name: str, x: np.ndarray, labels: np.ndarray, attributes: dict, *,
+                  epochs: int = 20, batch_size: int = 64, learning_rate: float = 1e-3, seed: int = 0,
+                  progress: bool = False):
+    """Train one variant with Adam on cross-entropy plus its gate losses.
+
+    The target-rate loss is over the blocks with a target (NaN: none); the IIG loss is
+    equation 4 divided by the batch size, so its weight does not depend on the batch.
+
+    Returns the trained Keras model and the per-epoch mean losses.
+    """
+    import tensorflow as tf
+    from tqdm.auto import tqdm
+
+    settings = variant_settings(name, len(spec.blocks()))
+    model = build_gated_resnet(spec, gated=settings["gated"], seed=seed)
+    optimizer = tf.keras.optimizers.Adam(learning_rate)
+    cross_entropy = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    targets = settings["targets"]
+    with_target = None if targets is None else np.flatnonzero(~np.isnan(targets))
+
+    @tf.function
+    def step(xb, yb, attrs):
+        with tf.GradientTape() as tape:
+            logits, g = model(xb, training=True)
+            loss = cross_entropy(yb, logits)
+            if with_target is not None:
+                loss += target_rate_loss(tf.gather(g, with_target, axis=1), targets[with_target])
+            for i, (_, masks, blocks) in enumerate(settings["iig"]):
+                loss += iig_loss(g, attrs[i], masks, blocks) / tf.cast(tf.shape(xb)[0], tf.float32)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    rng = np.random.default_rng(seed)
+    attribute_columns = np.stack([attributes[a] for a, _, _ in settings["iig"]], axis=0) if settings["iig"] else \
+        np.zeros((0, len(x)), dtype=int)
+    history = []
+    for _ in tqdm(range(epochs), desc=f"training {name}", unit="epoch", disable=not progress):
+        order = rng.permutation(len(x))
+        losses = []
+        for start in range(0, len(x), batch_size):
+            batch = order[start:start + batch_size]
+            losses.append(float(step(x[batch], labels[batch], attribute_columns[:, batch])))
+        history.append(float(np.mean(losses)))
+    return model, history
+
+
+def evaluate(model, spec: GateSpec, x: np.ndarray, labels: np.ndarray, *, batch_size: int = 256) -> dict:
+    """Deterministic gates, predictions, top-1 accuracy and executed GFLOPs on `x`."""
+    logits, g = [], []
+    for start in range(0, len(x), batch_size):
+        out = model(x[start:start + batch_size], training=False)
+        logits.append(out[0].numpy()), g.append(out[1].numpy())
+    logits, g = np.concatenate(logits), np.concatenate(g)
+    predicted = logits.argmax(axis=1)
+    gflops = executed_gflops(g, spec)
+    return {"gates": g, "predicted": predicted, "correct": predicted == labels,
+            "accuracy": float((predicted == labels).mean()), "gflops": gflops, "mean_gflops": float(gflops.mean())}
