@@ -223,10 +223,14 @@ def similarity_grid(matrices: dict, names: list[str]) -> plt.Figure:
     Pearson similarity of every pair of models' maps (models in `names` order, white lines
     between the four model types)."""
     n = len(matrices)
-    fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 0.8, 3.0))
-    axes = np.atleast_1d(axes)
+    columns = min(n, 3)
+    rows = -(-n // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(3.3 * columns + 0.6, 3.3 * rows), squeeze=False)
+    for ax in grid.flat[n:]:
+        ax.axis("off")
+    axes = grid.flat[:n]
     low = min(0.0, min(float(np.nanmin(m)) for m in matrices.values()))
-    for ax, (label, matrix) in zip(axes, matrices.items()):
+    for i, (ax, (label, matrix)) in enumerate(zip(axes, matrices.items())):
         shown = ax.imshow(matrix, cmap="viridis", vmin=low, vmax=1)
         for edge in range(5, len(names), 5):
             ax.axhline(edge - 0.5, color="white", lw=0.8 if edge % 10 else 1.6)
@@ -234,9 +238,9 @@ def similarity_grid(matrices: dict, names: list[str]) -> plt.Figure:
         ax.set_title(label, fontsize=9)
         ticks = list(range(2, len(names), 5))
         groups = [" ".join(names[t].split("-")[:2]) for t in ticks]
-        ax.set_xticks(ticks, groups, rotation=90, fontsize=6)
-        ax.set_yticks(ticks, groups if ax is axes[0] else [""] * len(ticks), fontsize=6)
-    fig.colorbar(shown, ax=list(axes), fraction=0.02, pad=0.01, label="mean Pearson r over faces")
+        ax.set_xticks(ticks, groups if i + columns >= n else [""] * len(ticks), rotation=90, fontsize=7)
+        ax.set_yticks(ticks, groups if i % columns == 0 else [""] * len(ticks), fontsize=7)
+    fig.colorbar(shown, ax=list(grid.flat), fraction=0.025, pad=0.02, label="mean Pearson r over faces")
     return fig
 
 
