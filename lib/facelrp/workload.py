@@ -23,19 +23,31 @@ __all__ = ["stage_images", "measure_rates", "estimate_hours", "readiness"]
 
 
 def stage_images(
-    *, n_images: int, n_frontal: int, n_models: int = 20, n_trunks: int = 2, n_levels: int = len(LEVELS)
+    *, n_images: int, n_frontal: int, n_models: int = 20, n_trunks: int = 2, n_levels: int = len(LEVELS),
+    n_masking_variants: int = 0, n_extra_methods: int = 0, n_probe: int = 0, n_probe_layers: int = 15,
 ) -> dict[str, int]:
     """Images through a trunk per stage of one profile run.
 
     features: every image once per trunk. relevance: one LRP pass per frontal face per
     model. masking: per trunk, every mask (the models' and the random one) at every level
-    on every frontal face, as `facelrp.masking.masking_curves` does it.
+    on every frontal face, as `facelrp.masking.masking_curves` does it. The chapters beyond
+    the paper, when asked for: `n_masking_variants` more masking runs (other fills, orders
+    and methods' maps), `n_extra_methods` more relevance passes per model and face, and
+    attribute probing of `n_probe` faces per trunk, counted as one full pass per probed
+    layer (an upper bound: a layer's sub-model stops at that layer).
     """
-    return {
+    counts = {
         "features": n_trunks * n_images,
         "relevance": n_models * n_frontal,
         "masking": n_trunks * (n_models + 1) * n_levels * n_frontal,
     }
+    if n_masking_variants:
+        counts["robustness: masking"] = n_masking_variants * counts["masking"]
+    if n_extra_methods:
+        counts["robustness: relevance"] = n_extra_methods * counts["relevance"]
+    if n_probe:
+        counts["probing"] = n_trunks * n_probe * n_probe_layers
+    return counts
 
 
 def measure_rates(spec: vgg.TrunkSpec, *, n_images: int = 4, n_classes: int = 101, seed: int = 0) -> dict[str, float]:
@@ -71,11 +83,11 @@ def measure_rates(spec: vgg.TrunkSpec, *, n_images: int = 4, n_classes: int = 10
 
 
 def estimate_hours(images: dict[str, int], rates: dict[str, float], *, scale: float = 1.0) -> dict[str, float]:
-    """Hours per stage: relevance at the ``relevance`` rate, the rest at ``forward``
+    """Hours per stage: relevance stages at the ``relevance`` rate, the rest at ``forward``
     (images per second), each rate divided by `scale` (the target trunk's multiply-adds
     over those of the trunk the rates were measured on)."""
     return {
-        stage: count * scale / (rates["relevance"] if stage == "relevance" else rates["forward"]) / 3600
+        stage: count * scale / (rates["relevance"] if "relevance" in stage else rates["forward"]) / 3600
         for stage, count in images.items()
     }
 
