@@ -65,6 +65,16 @@ def test_attributes_page_shows_the_probing_of_both_trunks_with_the_papers_table(
     assert "smoke profile: synthetic stand-ins" in html
 
 
+def test_gates_page_shows_every_variant_with_the_papers_table_and_the_gate_figures(smoke_book):
+    html = (smoke_book / "results" / "smoke" / "book" / "gates.html").read_text()
+    record = json.loads((SMOKE / "gates" / "aig-0.4-s0.json").read_text())
+    assert f">{record['n_test']}<" in html  # glued from the run
+    for variant in ("resnet", "aig-0.4", "aig-0.5", "aig-0.7", "iig-gender", "iig-gender-hair_length"):
+        assert variant in html, variant
+    assert "62.07" in html and "Figure G1" in html and "Figure G2" in html and html.count("<img") >= 2
+    assert "Traceback" not in html
+
+
 def test_reproducing_page_counts_the_runs_own_work_and_checks_the_paper_inputs(smoke_book):
     html = (smoke_book / "results" / "smoke" / "book" / "reproducing.html").read_text()
     record = json.loads((SMOKE / "masking" / "curves.json").read_text())
@@ -230,7 +240,7 @@ def test_browser_check_passes_the_smoke_book_and_catches_what_a_reader_would_see
     from facelrp.check import check_book
 
     reports = check_book(smoke_book, tmp_path / "shots")
-    assert len(reports) == 33 and all(r.ok for r in reports), [r.problems() for r in reports if not r.ok]
+    assert len(reports) == 34 and all(r.ok for r in reports), [r.problems() for r in reports if not r.ok]
     shot = tmp_path / "shots" / "results__smoke__book__masking.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

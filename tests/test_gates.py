@@ -123,3 +123,11 @@ def test_training_lowers_the_loss_and_evaluation_counts_the_open_gates():
     # the IIG loss pulls the middle gates towards each image's gender mask
     masks = gates.variant_settings("iig-gender", 4)["iig"][0][1]
     assert (gates.estimate_attribute(out["gates"], masks, blocks=[1, 2]) == attributes["gender"]).mean() > 0.8
+
+
+def test_heatmap_and_easy_hard_images_on_constructed_gates():
+    g = np.array([[1, 0, 1], [1, 1, 1], [0, 0, 1], [1, 0, 0]])
+    values = np.array([0, 0, 1, 1])
+    np.testing.assert_allclose(gates.gate_heatmap(g, values), [[1, 0.5, 1], [0.5, 0, 0.5]])
+    identity = np.array([7, 7, 8, 8])
+    assert gates.easy_and_hard(g, identity) == {7: (0, 1), 8: (2, 2)}  # identity 8: a tie, first image

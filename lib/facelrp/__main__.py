@@ -368,6 +368,57 @@ def _probe(args: argparse.Namespace) -> None:
           f"in {record['seconds']:.0f} s, peak resident memory {record['peak_rss_gib']:.2f} GiB")
 
 
+def _gate_faces(args: argparse.Namespace) -> None:
+    """The identification faces of the gated networks, with their attributes."""
+    from . import gates, store
+
+    profile = load_profile(args.profile)
+    settings = profile.gates
+    size = settings["size"]
+    data, attributes = gates.gate_faces(n_identities=settings["n_identities"], images_per_identity=settings["images_per_identity"],
+                                        size=size, seed=settings["seed"], progress=True)
+    train, test = gates.split_within_identity(data.identity, seed=settings["seed"])
+    store.save_npz(args.out, images=data.images, identity=data.identity, train=train, test=test,
+                   **{f"attribute_{name}": values for name, values in attributes.items()})
+    print(f"wrote {args.out}: {len(data)} images of {data.n_identities} identities ({len(train)} train, {len(test)} test), {size} px")
+
+
+def _gates(args: argparse.Namespace) -> None:
+    """Train one gated-network variant and record its gates on the test faces."""
+    import os
+    import time
+
+    # TensorFlow 2.14's oneDNN kernels corrupt the heap while training this network at
+    # 64 px (the process aborts: "munmap_chunk(): invalid pointer"); the plain kernels do not
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    from . import gates, store
+
+    profile = load_profile(args.profile)
+    settings = profile.gates
+    arrays = store.load_npz(args.faces)
+    x = (arrays["images"][..., None] / 255.0).astype(np.float32)
+    identity, train, test = arrays["identity"], arrays["train"], arrays["test"]
+    attributes = {k[len("attribute_"):]: v for k, v in arrays.items() if k.startswith("attribute_")}
+    spec = gates.profile_spec(settings, x.shape[1], int(identity.max()) + 1)
+    start = time.perf_counter()
+    model, history = gates.train_variant(spec, args.variant, x[train], identity[train],
+                                         {k: v[train] for k, v in attributes.items()}, epochs=settings["epochs"],
+                                         batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
+                                         seed=args.seed, progress=True)
+    seconds = time.perf_counter() - start
+    on_test, on_train = gates.evaluate(model, spec, x[test], identity[test]), gates.evaluate(model, spec, x[train], identity[train])
+    store.save_npz(args.out, gates=on_test["gates"], predicted=on_test["predicted"], gflops=on_test["gflops"],
+                   train_gates=on_train["gates"], history=np.array(history))
+    store.save_json(Path(args.out).with_suffix(".json"), {
+        "profile": profile.name, "variant": args.variant, "seed": args.seed, "accuracy": on_test["accuracy"],
+        "train_accuracy": on_train["accuracy"], "mean_gflops": on_test["mean_gflops"],
+        "full_gflops": float(gates.executed_gflops(np.ones((1, len(spec.blocks()))), spec)[0]), "train_seconds": round(seconds, 1),
+        "epochs": settings["epochs"], "n_train": int(len(train)), "n_test": int(len(test)), "blocks": len(spec.blocks()),
+    })
+    print(f"wrote {args.out}: {args.variant} seed {args.seed}, test accuracy {on_test['accuracy']:.3f}, "
+          f"{on_test['mean_gflops']:.4f} GFLOPs, trained in {seconds:.0f} s")
+
+
 def _check_book(args: argparse.Namespace) -> None:
     """Open every page of a built book in headless Chromium; fail on what a reader would see broken."""
     from .check import check_book
@@ -475,6 +526,17 @@ def main(argv: list[str] | None = None) -> int:
     probe.add_argument("--faces", required=True, help="the probing faces (probe-faces output)")
     probe.add_argument("--out", required=True, help="output .npz (a .json record is written beside it)")
     probe.set_defaults(run=_probe)
+    gfaces = stages.add_parser("gate-faces", help="the identification faces of the gated networks (.npz)")
+    gfaces.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    gfaces.add_argument("--out", required=True, help="output .npz path")
+    gfaces.set_defaults(run=_gate_faces)
+    gate = stages.add_parser("gates", help="train one gated-network variant, record its gates (.npz)")
+    gate.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+    gate.add_argument("--variant", required=True, help="resnet, aig-<rate>, iig-gender or iig-gender-<attribute>")
+    gate.add_argument("--seed", type=int, default=0)
+    gate.add_argument("--faces", required=True, help="the gate-faces output")
+    gate.add_argument("--out", required=True, help="output .npz (a .json record is written beside it)")
+    gate.set_defaults(run=_gates)
     check = stages.add_parser("check-book", help="open every page of a built book in headless Chromium")
     check.add_argument("--html", required=True, help="the book's _build/html folder")
     check.add_argument("--screenshots", default=None, help="folder for a full-page PNG of every page")

@@ -32,6 +32,10 @@ __all__ = [
     "variant_settings",
     "train_variant",
     "evaluate",
+    "gate_heatmap",
+    "easy_and_hard",
+    "PAPER_TABLE_II",
+    "profile_spec",
 ]
 
 
@@ -322,3 +326,35 @@ def evaluate(model, spec: GateSpec, x: np.ndarray, labels: np.ndarray, *, batch_
     gflops = executed_gflops(g, spec)
     return {"gates": g, "predicted": predicted, "correct": predicted == labels,
             "accuracy": float((predicted == labels).mean()), "gflops": gflops, "mean_gflops": float(gflops.mean())}
+
+
+def gate_heatmap(gates: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(n_values, blocks): the fraction of images of each attribute value that execute
+    each block (Garg et al., Figures 2 to 4). Values must be 0 .. n_values - 1."""
+    values = np.asarray(values)
+    return np.stack([np.asarray(gates, dtype=float)[values == v].mean(axis=0) for v in range(values.max() + 1)])
+
+
+def easy_and_hard(gates: np.ndarray, identity: np.ndarray) -> dict[int, tuple[int, int]]:
+    """Per identity, the index of its image with the fewest executed gates ("easy") and
+    the one with the most ("hard"), Garg et al.'s Figure 5; ties go to the first image."""
+    count = np.asarray(gates).sum(axis=1)
+    out = {}
+    for ident in np.unique(identity):
+        idx = np.flatnonzero(identity == ident)
+        out[int(ident)] = (int(idx[np.argmin(count[idx])]), int(idx[np.argmax(count[idx])]))
+    return out
+
+
+#: Garg et al.'s Table II (IMDB-Face, 750 identities, ResNet-101 at 224 px): top-1 test
+#: accuracy (%) and GFLOPs per image. Different data and depth: for scale only.
+PAPER_TABLE_II = {
+    "resnet": (60.69, 2.54), "aig-0.4": (62.07, 1.27), "aig-0.5": (60.85, 1.75), "aig-0.7": (61.15, 2.06),
+    "iig-gender": (62.41, 1.73), "iig-gender-age (ours: second attribute hair length)": (62.29, 1.18),
+}
+
+
+def profile_spec(settings: dict, size: int, n_classes: int) -> GateSpec:
+    """The `GateSpec` of a profile's ``gates`` settings for `size`-pixel faces."""
+    return GateSpec(input_size=size, stem=settings["stem"], stages=tuple(tuple(s) for s in settings["stages"]),
+                    gate_hidden=settings["gate_hidden"], n_classes=n_classes)

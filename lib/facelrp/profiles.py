@@ -23,6 +23,12 @@ _PLANTED = {"n_classes": 2, "images_per_class": 200, "parts": ["brows"], "seed":
 # (values per image) probed without spatial pooling; None never pools
 _PROBING = {"n_train": 512, "n_validation": 1536, "images_per_identity": 4, "components": 8, "top": 8,
             "max_features": None, "single_samples": 50, "seed": 0}
+# gated networks (`facelrp.gates`): identities and images per identity of the
+# identification faces (synthetic in every profile: the gate analyses need attributes the
+# photographs do not carry), the gated ResNet's shape, training, variants and seeds
+_GATES = {"n_identities": 60, "images_per_identity": 30, "size": 64, "stem": 8, "stages": [[8, 2, 1], [16, 2, 2], [32, 2, 2], [64, 2, 2]],
+          "gate_hidden": 16, "epochs": 20, "batch_size": 64, "learning_rate": 0.002, "seeds": [0, 1],
+          "variants": ["resnet", "aig-0.4", "aig-0.5", "aig-0.7", "iig-gender", "iig-gender-hair_length"], "seed": 0}
 _SIMULATED_OBSERVERS = {"source": "simulated", "n": 46, "internal_weight": 0.5, "weight_sd": 0.15, "noise": 0.3, "seed": 0}
 #: The two pretraining sources of the paper, in book order.
 TRUNK_SOURCES = ("imagenet", "vggface")
@@ -47,6 +53,8 @@ class Profile:
     #: Layer-wise attribute probing (`facelrp.probing`): identities per split, images per
     #: identity, PLS components, top-k, widest unpooled layer, seed.
     probing: dict = field(default_factory=lambda: dict(_PROBING))
+    #: Gated ResNets (`facelrp.gates`): data, shape, training, variants, seeds.
+    gates: dict = field(default_factory=lambda: dict(_GATES))
 
     @property
     def setting(self) -> str:
@@ -124,7 +132,12 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
     unknown = set(probing) - set(_PROBING)
     if unknown:
         raise ValueError(f"{path}: profile {name!r} probing has unknown settings {sorted(unknown)}; known: {sorted(_PROBING)}")
+    gates = {**_GATES, **entry.get("gates", {})}
+    unknown = set(gates) - set(_GATES)
+    if unknown:
+        raise ValueError(f"{path}: profile {name!r} gates has unknown settings {sorted(unknown)}; known: {sorted(_GATES)}")
     return Profile(
+        gates=gates,
         probing=probing,
         name=name,
         observers=observers,
