@@ -27,6 +27,7 @@ __all__ = [
     "save_run",
     "load_run",
     "linear_probe",
+    "fit_linear_probe",
 ]
 
 #: The two fine-tuning tasks of the paper.
@@ -190,10 +191,15 @@ def linear_probe(features: np.ndarray, labels: np.ndarray, train: np.ndarray, va
     classes with these frozen features (scikit-learn's lbfgs fit, not 25 epochs of Adam).
     If it too stays below a target, the trunk's features are the limit, not the readout.
     """
+    probe = fit_linear_probe(features[train], labels[train], C=C)
+    return float(probe.score(features[val], labels[val]))
+
+
+def fit_linear_probe(x: np.ndarray, y: np.ndarray, *, C: float = 1.0):
+    """The fitted scikit-learn pipeline behind `linear_probe`: standardise, then L2
+    logistic regression (lbfgs)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
-    probe.fit(features[train], labels[train])
-    return float(probe.score(features[val], labels[val]))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000)).fit(x, y)

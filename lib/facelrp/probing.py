@@ -3,8 +3,9 @@
 The method of Diniz & Schwartz (2020), on this book's trunks and synthetic faces. For
 every convolutional and fully connected layer of a trunk, and every binary attribute:
 
-- PLS with 8 components on the flattened layer output (scikit-learn's `PLSRegression`,
-  NIPALS, one model per attribute as the paper did), then QDA on the 8 scores: how well
+- PLS with 8 components on the flattened layer output (NIPALS, one model per attribute as
+  the paper did; `nipals` fits a layer's models together and equals scikit-learn's
+  `PLSRegression`), then QDA on the 8 scores: how well
   the whole layer encodes the attribute (the paper's Figure 3, blue curve);
 - the VIP score of every neuron from that PLS (equation 3), and of every filter (the mean
   VIP of its neurons);
@@ -37,7 +38,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import faces
+from . import faces, finetune
 from .datasets import FaceDataset, _to_uint8, caffe_preprocess, vpnl_identities
 
 __all__ = [
@@ -50,7 +51,6 @@ __all__ = [
     "probe_sets",
     "layer_activations",
     "vip_scores",
-    "fit_pls",
     "qda_correct",
     "probe_layer",
     "probe_trunk",
@@ -276,14 +276,6 @@ def layer_activations(trunk, images: np.ndarray, layers=PROBE_LAYERS, *, batch_s
 
 
 # --------------------------------------------------------------------------- PLS, VIP, QDA
-
-
-def fit_pls(x: np.ndarray, y: np.ndarray, n_components: int = 8):
-    """scikit-learn's PLS (NIPALS, X and y standardised) of `y` on `x`: the reference that
-    `nipals` is tested against, at most as many components as columns."""
-    from sklearn.cross_decomposition import PLSRegression
-
-    return PLSRegression(n_components=min(n_components, x.shape[1]), scale=True).fit(x, y)
 
 
 @dataclass
@@ -559,7 +551,9 @@ def probe_trunk(trunk, data: FaceDataset, *, n_components: int = 8, top: int = 8
         start = time.perf_counter()
         per_layer.append(probe_layer(train, val, sets, n_components=n_components, top=top, sampled=sampled))
         if name == layers[-1]:
-            baseline = np.array([_accuracies(_readout_correct(train[s.train], s.y_train, val[s.val], s.y_val), s.selection)
+            # the supervised baseline: a linear readout for the attribute on the last layer
+            baseline = np.array([_accuracies(finetune.fit_linear_probe(train[s.train], s.y_train).predict(val[s.val]) == s.y_val,
+                                             s.selection)
                                  for s in sets.values()])
         record["layers"][name] = {"shape": list(train.shape[1:]), "pool": pool, "seconds": round(time.perf_counter() - start, 1),
                                   "peak_rss_gib": round(_peak_rss_gib(), 2)}
@@ -572,17 +566,6 @@ def probe_trunk(trunk, data: FaceDataset, *, n_components: int = 8, top: int = 8
     arrays["attributes"] = np.array(list(sets))
     record["peak_rss_gib"] = round(_peak_rss_gib(), 2)
     return arrays, record
-
-
-def _readout_correct(x_train, y_train, x_val, y_val) -> np.ndarray:
-    """The supervised baseline: a linear readout trained for the attribute on the last layer
-    (L2 logistic regression on standardised features, as `finetune.linear_probe`)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    readout = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=3000)).fit(x_train, y_train)
-    return readout.predict(x_val) == y_val
 
 
 # --------------------------------------------------------------------------- tables

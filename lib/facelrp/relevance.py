@@ -111,7 +111,7 @@ def maps_of_models(model_files, x: np.ndarray, classes: list[np.ndarray], *, met
         start = time.perf_counter()
         keras.backend.clear_session()  # one graph per model, or graph mode keeps them all
         model = keras.models.load_model(path, compile=False)
-        maps[i], explained = relevance_maps(model, x, classes[i], method=method, batch_size=batch_size)
+        maps[i], _ = relevance_maps(model, x, classes[i], method=method, batch_size=batch_size)
         seconds.append(time.perf_counter() - start)
     return maps, seconds
 

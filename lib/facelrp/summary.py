@@ -41,8 +41,7 @@ def paper_vs_run(accuracy: pd.DataFrame, table: pd.DataFrame, observers: dict | 
         add(f"fine-tuning accuracy, {pretraining} {task} (lowest of {len(group)})", "> 98 % for every model",
             f"{low:.1f} %", low >= 98)
 
-    for row in masking_conclusions(table).to_dict("records"):
-        add(row["result"], row["paper"], row["this run"], row["conclusion holds"])
+    rows.extend(masking_conclusions(table).to_dict("records"))
 
     paper_obs = "51.8 % ± 0.77, t(45) = 2.345, p = 0.023"
     if observers is None:
