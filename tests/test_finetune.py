@@ -69,3 +69,28 @@ def test_twenty_model_keys_in_book_order():
     assert len(keys) == 20 and len(set(keys)) == 20
     assert keys[0].name == "imagenet-gender-s0" and keys[-1].name == "vggface-identity-s4"
     assert finetune.ModelKey.parse("vggface-gender-s3") == finetune.ModelKey("vggface", "gender", 3)
+
+
+def test_layer_probes_find_what_a_later_layer_throws_away(smoke_faces):
+    """A trunk whose fc2 outputs nothing: the probe falls to chance there, not before."""
+    model = vgg.trunk_of(vgg.build_vgg16(TINY))
+    fc2 = model.get_layer("fc2")
+    fc2.set_weights([np.zeros_like(w) for w in fc2.get_weights()])
+    train, val = finetune.split(smoke_faces, seed=0)
+    table = finetune.layer_probes(model, smoke_faces, train, val, max_features=100)
+    assert list(table.layer) == [layer for layer in finetune.DEPTH_LAYERS for _ in finetune.TASKS]
+    width = table.drop_duplicates("layer").set_index("layer")
+    # block3_pool of the tiny trunk is 4 x 4 x 16 = 256 values, pooled 2 x 2 to 64 here
+    assert width.loc["block3_pool", "features"] == 64 and width.loc["block3_pool", "pool"] == 2
+    assert width.loc["fc2", "features"] == 16 and width.loc["fc2", "pool"] == 1
+    acc = table.set_index(["layer", "task"])["accuracy"]
+    assert acc["fc2", "identity"] == pytest.approx(1 / 12)  # constant features: one class for all
+    assert acc["block3_pool", "identity"] > 3 / 12
+
+
+def test_layer_probe_at_fc2_is_the_linear_probe_on_the_features(trunk, smoke_faces):
+    train, val = finetune.split(smoke_faces, seed=0)
+    table = finetune.layer_probes(trunk, smoke_faces, train, val, layers=("fc2",), tasks=("gender",))
+    labels, _ = finetune.task_labels(smoke_faces, "gender")
+    expected = finetune.linear_probe(finetune.trunk_features(trunk, smoke_faces), labels, train, val)
+    assert table.accuracy.tolist() == pytest.approx([expected], abs=1e-9)

@@ -571,6 +571,36 @@ def probe_depth(table, attributes, layers, *, columns: int = 4) -> plt.Figure:
     return fig
 
 
+def layer_probe_depth(tables: dict, *, target: float | None = 0.98, readout: dict | None = None) -> plt.Figure:
+    """Linear-probe validation accuracy at each trunk output on the way to ``fc2``, one
+    panel per task, one line per trunk; `tables` maps trunk -> `finetune.layer_probes`
+    output. `readout` (trunk -> {task: mean readout accuracy}) marks the readouts beside
+    the ``fc2`` point; `target` draws the paper's accuracy level."""
+    tasks = list(next(iter(tables.values()))["task"].unique())
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.0), sharey=True)
+    for ax, task in zip(np.atleast_1d(axes), tasks):
+        for trunk, table in tables.items():
+            part = table[table["task"] == task]
+            x = np.arange(len(part))
+            ax.plot(x, 100 * part["accuracy"], "o-", color=PRETRAINING_COLOURS[trunk], lw=1.5, label=f"{trunk} trunk")
+            if readout and task in readout.get(trunk, {}):
+                ax.plot([x[-1] + 0.25], [100 * readout[trunk][task]], "D", color=PRETRAINING_COLOURS[trunk], mfc="white")
+        ax.set_xticks(x, [name.replace("_pool", "\npool") for name in part["layer"]])
+        if target is not None:
+            ax.axhline(100 * target, color="0.5", ls="--", lw=0.8)
+            ax.text(0, 100 * target - 0.8, f"{100 * target:.0f} % (paper's readouts)", fontsize=7, color="0.4", va="top")
+        ax.set_title(task)
+        ax.set_xlabel("trunk output (input to the probe)")
+    np.atleast_1d(axes)[0].set_ylabel("probe validation accuracy (%)")
+    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    if readout:
+        handles.append(plt.Line2D([], [], ls="", marker="D", mfc="white", color="0.3"))
+        labels.append("readouts (mean)")
+    np.atleast_1d(axes)[-1].legend(handles, labels, loc="lower left", frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def vip_distribution(results: dict, attribute: str = "gender") -> plt.Figure:
     """Figure 5 of Diniz & Schwartz for one attribute: the distribution of neuron VIP scores
     averaged over layers (log scale), and the accuracy of single neurons against their VIP

@@ -28,10 +28,16 @@ __all__ = [
     "load_run",
     "linear_probe",
     "fit_linear_probe",
+    "DEPTH_LAYERS",
+    "layer_probes",
 ]
 
 #: The two fine-tuning tasks of the paper.
 TASKS = ("gender", "identity")
+
+#: The trunk outputs `layer_probes` reads by default: the last three pools and both
+#: hidden layers, the path a frozen trunk's information takes to the readout.
+DEPTH_LAYERS = ("block3_pool", "block4_pool", "block5_pool", "fc1", "fc2")
 
 
 @dataclass(frozen=True, order=True)
@@ -203,3 +209,45 @@ def fit_linear_probe(x: np.ndarray, y: np.ndarray, *, C: float = 1.0):
     from sklearn.preprocessing import StandardScaler
 
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000)).fit(x, y)
+
+
+def layer_probes(
+    trunk,
+    data: FaceDataset,
+    train: np.ndarray,
+    val: np.ndarray,
+    *,
+    layers=DEPTH_LAYERS,
+    tasks=TASKS,
+    C: float = 1.0,
+    max_features: int | None = 8192,
+    progress: bool = False,
+):
+    """`linear_probe` on the output of each of `layers`: where the trunk keeps each task's
+    information on the way to ``fc2`` and where it loses it.
+
+    A readout sees only ``fc2``; a probe that separates the classes at an earlier layer but
+    not at ``fc2`` says the later layers discard what the task needs (they were shaped by
+    the pretraining task), rather than that the images do not carry it. Convolutional
+    outputs larger than `max_features` values are average-pooled over space first (as in
+    the attribute probes) so the paper profile's 224-pixel layers stay tractable.
+
+    Returns
+    -------
+    DataFrame with one row per layer and task: ``layer``, ``task``, ``features`` (probe
+    input width), ``pool`` (spatial pooling factor, 1 = none), ``accuracy`` (validation).
+    """
+    import pandas as pd
+
+    from .probing import layer_activations
+
+    labels = {task: task_labels(data, task)[0] for task in tasks}
+    rows = []
+    for layer, activations, pool in layer_activations(
+        trunk, data.images, layers, max_features=max_features, progress=progress
+    ):
+        x = activations.reshape(len(activations), -1)
+        for task in tasks:
+            rows.append({"layer": layer, "task": task, "features": x.shape[1], "pool": pool,
+                         "accuracy": linear_probe(x, labels[task], train, val, C=C)})
+    return pd.DataFrame(rows)
