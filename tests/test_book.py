@@ -254,12 +254,14 @@ def test_browser_check_passes_the_smoke_book_and_catches_what_a_reader_would_see
     relevance = page / "relevance.html"
     relevance.write_text(relevance.read_text().replace(
         "</article>", '<a href="nowhere.html">x</a><a href="masking.html#no-such-anchor">y</a>'
-        '<div class="output traceback">Traceback (most recent call last)</div></article>', 1))
+        '<div class="output traceback">Traceback (most recent call last)</div>'
+        '<div class="output stderr"><pre>I tensorflow/core/util/port.cc:111] oneDNN</pre></div></article>', 1))
     found = {r.page.rsplit("/", 1)[-1]: r for r in check_book(broken)}
     assert found["masking.html"].broken_images and found["masking.html"].empty_figures
     assert sorted(found["relevance.html"].broken_links) == [
         "results/smoke/book/masking.html#no-such-anchor", "results/smoke/book/nowhere.html"]
     assert found["relevance.html"].error_cells
+    assert found["relevance.html"].log_output == ["I tensorflow/core/util/port.cc:111] oneDNN"]
     assert found["dataset.html"].ok
 
 

@@ -3,8 +3,8 @@
 `check_book` serves a Jupyter Book's ``_build/html`` on localhost, opens every page in
 headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by Selenium),
 and reports per page: images that did not load, figures without a rendered image, error
-cells (tracebacks), and internal links to a page or anchor that does not exist. It saves
-a full-page screenshot of each page.
+cells (tracebacks), a cell's stderr shown to the reader (library logs), and internal links
+to a page or anchor that does not exist. It saves a full-page screenshot of each page.
 """
 
 from __future__ import annotations
@@ -37,9 +37,12 @@ const errors = [...document.querySelectorAll('.output.traceback, .output.error, 
   .map(e => e.textContent.slice(0, 200));
 const text = document.body.innerText;
 if (text.includes('Traceback (most recent call last)')) errors.push('a traceback in the page text');
+// a cell's stderr (library logs, warnings) shown to the reader: tag the cell remove-cell or
+// remove-stderr, or silence the library
+const logs = [...document.querySelectorAll('.output.stderr')].map(e => e.textContent.slice(0, 200));
 const links = [...document.querySelectorAll('a[href]')].map(a => a.href);
 const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
-return {broken, emptyFigures, errors, links, ids, height: document.documentElement.scrollHeight};
+return {broken, emptyFigures, errors, logs, links, ids, height: document.documentElement.scrollHeight};
 """
 
 
@@ -51,18 +54,20 @@ class PageReport:
     broken_images: list[str] = field(default_factory=list)
     empty_figures: list[str] = field(default_factory=list)
     error_cells: list[str] = field(default_factory=list)
+    log_output: list[str] = field(default_factory=list)
     broken_links: list[str] = field(default_factory=list)
     screenshot: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not (self.broken_images or self.empty_figures or self.error_cells or self.broken_links)
+        return not (self.broken_images or self.empty_figures or self.error_cells or self.log_output or self.broken_links)
 
     def problems(self) -> list[str]:
         return (
             [f"image did not load: {s}" for s in self.broken_images]
             + [f"figure without a rendered image: {s.strip()[:80]}" for s in self.empty_figures]
             + [f"error cell: {s.strip()[:120]}" for s in self.error_cells]
+            + [f"log output shown to the reader: {s.strip()[:120]}" for s in self.log_output]
             + [f"broken internal link: {s}" for s in self.broken_links]
         )
 
@@ -126,7 +131,7 @@ def check_book(html: str | os.PathLike, screenshots: str | os.PathLike | None = 
             driver.set_window_size(width, 900)
             driver.get(urljoin(base, page))
             found = driver.execute_script(_INSPECT)
-            report = PageReport(page, found["broken"], found["emptyFigures"], found["errors"])
+            report = PageReport(page, found["broken"], found["emptyFigures"], found["errors"], found["logs"])
             anchors[page] = set(found["ids"])
             links[page] = found["links"]
             if screenshots is not None:
