@@ -7,7 +7,7 @@ prints, for each, the pretraining time and a logistic-regression probe's validat
 accuracy on the 101 synthetic faces (rendered at the trunk's resolution, the readouts'
 80/20 split) at block4_pool, flatten and fc2:
 
-    python benchmarks/trunk_transfer.py                       # the four variants below
+    python benchmarks/trunk_transfer.py                       # every variant below
     python benchmarks/trunk_transfer.py --variants base px96  # some of them
     python benchmarks/trunk_transfer.py --classes 400 --images-per-class 40 --epochs 14  # the demo corpus
     python benchmarks/trunk_transfer.py --C 0.1 1 10   # the best of three probe settings
@@ -28,6 +28,7 @@ from facelrp import datasets, finetune, objects, pretrain, vgg
 VARIANTS = {
     "base": {"width": 0.25, "input_size": 64, "fc_width": 1024},  # the demo profile's spec
     "px96": {"width": 0.25, "input_size": 96, "fc_width": 1024},
+    "px128": {"width": 0.25, "input_size": 128, "fc_width": 1024},
     "width50": {"width": 0.5, "input_size": 64, "fc_width": 1024},
     "fc4096": {"width": 0.25, "input_size": 64, "fc_width": 4096},
 }
