@@ -577,8 +577,9 @@ def layer_probe_depth(tables: dict, *, target: float | None = 0.98, readout: dic
     output. `readout` (trunk -> {task: mean readout accuracy}) marks the readouts beside
     the ``fc2`` point; `target` draws the paper's accuracy level."""
     tasks = list(next(iter(tables.values()))["task"].unique())
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.0), sharey=True)
-    for ax, task in zip(np.atleast_1d(axes), tasks):
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.0), sharey=True, squeeze=False)
+    axes = axes[0]
+    for ax, task in zip(axes, tasks):
         for trunk, table in tables.items():
             part = table[table["task"] == task]
             x = np.arange(len(part))
@@ -591,12 +592,12 @@ def layer_probe_depth(tables: dict, *, target: float | None = 0.98, readout: dic
             ax.text(0, 100 * target - 0.8, f"{100 * target:.0f} % (paper's readouts)", fontsize=7, color="0.4", va="top")
         ax.set_title(task)
         ax.set_xlabel("trunk output (input to the probe)")
-    np.atleast_1d(axes)[0].set_ylabel("probe validation accuracy (%)")
-    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    axes[0].set_ylabel("probe validation accuracy (%)")
+    handles, labels = axes[0].get_legend_handles_labels()
     if readout:
         handles.append(plt.Line2D([], [], ls="", marker="D", mfc="white", color="0.3"))
         labels.append("readouts (mean)")
-    np.atleast_1d(axes)[-1].legend(handles, labels, loc="lower left", frameon=False, fontsize=8)
+    axes[-1].legend(handles, labels, loc="lower left", frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -29,6 +29,7 @@ __all__ = [
     "linear_probe",
     "fit_linear_probe",
     "DEPTH_LAYERS",
+    "DEPTH_MAX_FEATURES",
     "layer_probes",
 ]
 
@@ -38,6 +39,8 @@ TASKS = ("gender", "identity")
 #: The trunk outputs `layer_probes` reads by default: the last three pools and both
 #: hidden layers, the path a frozen trunk's information takes to the readout.
 DEPTH_LAYERS = ("block3_pool", "block4_pool", "block5_pool", "fc1", "fc2")
+#: Wider convolutional outputs are average-pooled over space before `layer_probes` fits.
+DEPTH_MAX_FEATURES = 8192
 
 
 @dataclass(frozen=True, order=True)
@@ -220,7 +223,7 @@ def layer_probes(
     layers=DEPTH_LAYERS,
     tasks=TASKS,
     C: float = 1.0,
-    max_features: int | None = 8192,
+    max_features: int | None = DEPTH_MAX_FEATURES,
     progress: bool = False,
 ):
     """`linear_probe` on the output of each of `layers`: where the trunk keeps each task's
