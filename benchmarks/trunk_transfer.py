@@ -32,6 +32,7 @@ VARIANTS = {
     "px96": {"width": 0.25, "input_size": 96, "fc_width": 1024},
     "px128": {"width": 0.25, "input_size": 128, "fc_width": 1024},
     "px128-fc2048": {"width": 0.25, "input_size": 128, "fc_width": 2048},
+    "px160": {"width": 0.25, "input_size": 160, "fc_width": 1024},
     "width50": {"width": 0.5, "input_size": 64, "fc_width": 1024},
     "fc4096": {"width": 0.25, "input_size": 64, "fc_width": 4096},
 }
