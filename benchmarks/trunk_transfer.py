@@ -73,9 +73,9 @@ def main() -> None:
         row.update({f"{layer}/{task}": round(accuracy, 3) for (layer, task), accuracy in best.items()})
         features = finetune.trunk_features(trunk, faces)
         for task in finetune.TASKS:
-            labels, n_classes = finetune.task_labels(faces, task)
+            targets, n_classes = finetune.task_labels(faces, task)
             row[f"readouts/{task}"] = [
-                round(finetune.train_readout(features, labels, n_classes, train, val, epochs=settings["epochs"],
+                round(finetune.train_readout(features, targets, n_classes, train, val, epochs=settings["epochs"],
                                              batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
                                              seed=seed)[1]["validation_accuracy"], 3)
                 for seed in settings["seeds"]
