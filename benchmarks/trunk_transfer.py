@@ -29,6 +29,8 @@ from facelrp.profiles import load_profile
 
 VARIANTS = {
     "base": {"width": 0.25, "input_size": 64, "fc_width": 1024},  # the demo profile's spec
+    "block5-full": {"width": 0.25, "input_size": 64, "fc_width": 1024, "block5_width": 1.0},
+    "block5-half": {"width": 0.25, "input_size": 64, "fc_width": 1024, "block5_width": 0.5},
     "px96": {"width": 0.25, "input_size": 96, "fc_width": 1024},
     "px128": {"width": 0.25, "input_size": 128, "fc_width": 1024},
     "px128-fc2048": {"width": 0.25, "input_size": 128, "fc_width": 2048},

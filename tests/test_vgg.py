@@ -35,6 +35,32 @@ def test_topology_and_names():
     assert model.get_layer("flatten").output_shape == (None, 2 * 2 * 128)
 
 
+def test_block5_width_widens_block5_and_flatten_only():
+    spec = TrunkSpec(width=0.25, input_size=64, fc_width=1024, block5_width=1.0)
+    assert spec.channels() == [16, 16, 32, 32, 64, 64, 64, 128, 128, 128, 512, 512, 512]
+    assert spec.flat_features == 2 * 2 * 512
+    model = vgg.build_vgg16(spec)
+    assert model.get_layer("flatten").output_shape == (None, 2048)
+    assert model.get_layer("fc1").kernel.shape == (2048, 1024)
+    # the same network as block5_width=None at width 1/4, apart from block 5 and fc1
+    plain = TrunkSpec(width=0.25, input_size=64, fc_width=1024)
+    assert spec.channels()[:10] == plain.channels()[:10]
+    assert TrunkSpec(width=0.25, block5_width=0.25).channels() == TrunkSpec(width=0.25).channels()
+
+
+def test_spec_dict_writes_block5_width_only_when_set():
+    assert vgg.spec_dict(TrunkSpec(width=0.25, input_size=64, fc_width=1024)) == {
+        "width": 0.25, "input_size": 64, "fc_width": 1024}
+    spec = TrunkSpec(width=0.25, input_size=64, fc_width=1024, block5_width=1.0)
+    assert TrunkSpec(**vgg.spec_dict(spec)) == spec and vgg.spec_dict(spec)["block5_width"] == 1.0
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, -0.25])
+def test_block5_width_outside_unit_interval_is_refused(bad):
+    with pytest.raises(ValueError, match="block5_width must be in"):
+        TrunkSpec(width=0.25, block5_width=bad)
+
+
 def test_full_size_spec_matches_vgg16():
     spec = TrunkSpec()
     assert spec.channels()[:2] == [64, 64] and spec.channels()[-1] == 512

@@ -52,21 +52,32 @@ class TrunkSpec:
     width : channel multiplier (1.0 = VGG-16's 64-128-256-512-512)
     input_size : side of the square input in pixels (a multiple of 32)
     fc_width : units of ``fc1`` and ``fc2`` (VGG-16: 4096)
+    block5_width : channel multiplier of block 5 alone (default: `width`). Block 5's
+        output is what ``flatten`` passes to ``fc1``: (input_size / 32)^2 x its channels,
+        25,088 values in VGG-16 at 224 px but only 512 at a quarter width on 64 px.
     """
 
     width: float = 1.0
     input_size: int = 224
     fc_width: int = 4096
+    block5_width: float | None = None
 
     def __post_init__(self):
         if self.input_size % 32:
             raise ValueError(f"input_size must be a multiple of 32 (five 2x poolings), got {self.input_size}")
         if not 0 < self.width <= 1:
             raise ValueError(f"width must be in (0, 1], got {self.width}")
+        if self.block5_width is not None and not 0 < self.block5_width <= 1:
+            raise ValueError(f"block5_width must be in (0, 1], got {self.block5_width}")
 
     def channels(self) -> list[int]:
         """Output channels of the 13 convolutions, in order."""
-        return [max(1, round(c * self.width)) for c, n in _BLOCKS for _ in range(n)]
+        top = self.width if self.block5_width is None else self.block5_width
+        return [
+            max(1, round(c * (top if block == len(_BLOCKS) else self.width)))
+            for block, (c, n) in enumerate(_BLOCKS, start=1)
+            for _ in range(n)
+        ]
 
     @property
     def flat_features(self) -> int:
@@ -418,7 +429,8 @@ def load_trunk(path: str | os.PathLike, *, expected_sha256: str | None = None):
 
 
 def spec_dict(spec: TrunkSpec) -> dict:
-    return asdict(spec)
+    """The spec as the profiles write it: fields left at None (their default) are omitted."""
+    return {k: v for k, v in asdict(spec).items() if v is not None}
 
 
 def first_layer_kernels(model) -> np.ndarray:
