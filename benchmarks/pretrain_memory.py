@@ -40,7 +40,8 @@ def main() -> None:
     corpus_gb = args.images * args.size**2 * 3 * 4 / 1e9
     print(json.dumps({
         "size": args.size, "images": args.images, "float32_corpus_gb": round(corpus_gb, 2),
-        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),  # Linux: kB
+        # ru_maxrss is in KiB on Linux
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9, 2),
         "seconds": round(time.perf_counter() - start),
     }))
 

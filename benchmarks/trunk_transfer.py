@@ -5,8 +5,9 @@ experiment pretrains small object trunks (the ImageNet stand-in's corpus, reduce
 differ in one thing each -- input resolution, channel width, block 5's width, hidden-layer
 width -- and prints, for each, the pretraining time and a logistic-regression probe's
 validation accuracy on the 101 synthetic faces (rendered at the trunk's resolution, the
-readouts' 80/20 split) at block4_pool, flatten and fc2, and the validation accuracies of the demo's
-readouts on fc2 (its finetune settings, seeds 0-4: the figures issue 4 asks to reach 98 %):
+readouts' 80/20 split) at block4_pool, flatten and fc2, and the validation accuracies of
+the demo's readouts on fc2 (its finetune settings, seeds 0-4: the figures issue 4 asks
+to reach 98 %):
 
     python benchmarks/trunk_transfer.py                       # every variant below
     python benchmarks/trunk_transfer.py --variants base px96  # some of them

@@ -90,7 +90,7 @@ def pretrain_trunk(
     index = np.arange(len(labels))
     train_idx, held_idx = train_test_split(index, test_size=holdout, stratify=labels, random_state=seed)
     # The float32 input is made once, slice by slice from the uint8 images, and reused
-    # (16,000 images at 128 px: peak 13.6 GB against 16.2 GB when the whole corpus was
+    # (16,000 images at 128 px: peak 13.9 GB against 16.6 GB when the whole corpus was
     # converted and then sliced, benchmarks/pretrain_memory.py). `fit` gets the same arrays
     # in the same order as before, so the trunks it makes are unchanged; Keras's own
     # copies for `fit` make up most of the rest.
