@@ -3,7 +3,7 @@
 The demo's ImageNet stand-in gives readouts below the paper's 98 % (issue 4). This
 experiment pretrains small object trunks (the ImageNet stand-in's corpus, reduced) that
 differ in one thing each -- input resolution, channel width, block 5's width, hidden-layer
-width -- and prints, for each, the pretraining time and a logistic-regression probe's
+width, or the pretraining's regularisation (dropout, weight decay, augmentation) -- and prints, for each, the pretraining time and a logistic-regression probe's
 validation accuracy on the 101 synthetic faces (rendered at the trunk's resolution, the
 readouts' 80/20 split) at block4_pool, flatten and fc2, and the validation accuracies of
 the demo's readouts on fc2 (its finetune settings, seeds 0-4: the figures issue 4 asks
@@ -39,12 +39,21 @@ VARIANTS = {
     "width50": {"width": 0.5, "input_size": 64, "fc_width": 1024},
     "fc4096": {"width": 0.25, "input_size": 64, "fc_width": 4096},
 }
+# Variants of the pretraining rather than the trunk (the base spec unless it says
+# otherwise): VGG-16's own recipe had dropout 0.5, weight decay and flips/crops.
+TRAINING = {
+    "dropout50": {"dropout": 0.5},
+    "adamw": {"weight_decay": 0.05},
+    "augment": {"augment": True},
+    "vgg-recipe": {"dropout": 0.5, "weight_decay": 0.05, "augment": True},
+    "px128-augment": {"augment": True, "spec": "px128"},
+}
 LAYERS = ("block4_pool", "flatten", "fc2")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=[*VARIANTS, *TRAINING], default=list(VARIANTS))
     parser.add_argument("--classes", type=int, default=400)
     parser.add_argument("--images-per-class", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=10)
@@ -59,19 +68,22 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     settings = load_profile("demo").finetune
     for name in args.variants:
-        spec = vgg.TrunkSpec(**VARIANTS[name])
+        training = dict(TRAINING.get(name, {}))
+        sizes = VARIANTS[training.pop("spec", "base") if name in TRAINING else name]
+        spec = vgg.TrunkSpec(**sizes)
         images, labels = objects.object_corpus(args.classes, args.images_per_class, size=spec.input_size,
                                                seed=0, siblings=4)
         start = time.perf_counter()
         trunk, record = pretrain.pretrain_trunk(images, labels, spec, epochs=args.epochs, batch_size=128,
-                                                learning_rate=0.002, seed=0, progress=False)
+                                                learning_rate=0.002, seed=0, progress=False,
+                                                **training)
         seconds = time.perf_counter() - start
         faces = datasets.synthetic_vpnl(size=spec.input_size, seed=0)
         train, val = finetune.split(faces, seed=settings["split_seed"])
         table = pd.concat([finetune.layer_probes(trunk, faces, train, val, layers=LAYERS, C=C, max_features=None)
                            for C in args.C])
         best = table.groupby(["layer", "task"], sort=False)["accuracy"].max()
-        row = {"variant": name, **VARIANTS[name], "pretrain_s": round(seconds),
+        row = {"variant": name, **sizes, **training, "pretrain_s": round(seconds),
                "objects_holdout": round(record["holdout_accuracy"], 3)}
         row.update({f"{layer}/{task}": round(accuracy, 3) for (layer, task), accuracy in best.items()})
         features = finetune.trunk_features(trunk, faces)

@@ -62,6 +62,8 @@ def pretrain_trunk(
     batch_size: int = 128,
     learning_rate: float = 2e-3,
     dropout: float = 0.3,
+    weight_decay: float = 0.0,
+    augment: bool = False,
     holdout: float = 0.1,
     seed: int = 0,
     progress: bool = True,
@@ -74,6 +76,11 @@ def pretrain_trunk(
     labels : (n,) int class indices
     spec : the trunk's size
     epochs, batch_size, learning_rate : Adam with a cosine decay to 0 over all steps
+    dropout : after fc1 and fc2 (VGG-16's own training: 0.5)
+    weight_decay : decoupled weight decay (AdamW) if > 0; Keras scales it by the
+        learning rate at each step
+    augment : random horizontal flips and shifts of up to 1/8 of the image (edges
+        repeated) on every training batch, as VGG-16 was trained (flips and random crops)
     holdout : share of images held out (stratified by class) to measure accuracy
 
     Returns
@@ -97,10 +104,19 @@ def pretrain_trunk(
     x_train, y_train = caffe_preprocess(images[train_idx]), labels[train_idx]
     x_held, y_held = caffe_preprocess(images[held_idx]), labels[held_idx]
     model = vgg.build_vgg16(spec, batch_norm=True, dropout=dropout, n_classes=n_classes, name="pretrain")
+    # Augmentation wraps the network in a training model; `model` itself, which is
+    # evaluated, recalibrated and folded below, never sees the random layers.
+    trained = keras.Sequential([
+        keras.layers.RandomFlip("horizontal", seed=seed, name="flip"),
+        keras.layers.RandomTranslation(0.125, 0.125, fill_mode="nearest", seed=seed + 1, name="shift"),
+        model,
+    ]) if augment else model
     steps = epochs * int(np.ceil(len(train_idx) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+    optimizer = (keras.optimizers.AdamW(schedule, weight_decay=weight_decay) if weight_decay
+                 else keras.optimizers.Adam(schedule))
+    trained.compile(
+        optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
@@ -110,12 +126,12 @@ def pretrain_trunk(
 
         callbacks.append(TqdmCallback(verbose=0))
     start = time.perf_counter()
-    history = model.fit(
+    history = trained.fit(
         x_train, y_train, batch_size=batch_size, epochs=epochs, shuffle=True,
         validation_data=(x_held, y_held), verbose=0, callbacks=callbacks,
     )
     seconds = time.perf_counter() - start
-    lagging = model.evaluate(x_held, y_held, batch_size=256, verbose=0)[1]
+    lagging = trained.evaluate(x_held, y_held, batch_size=256, verbose=0)[1]
     recalibrate_batchnorm(model, x_train, seed=seed)
 
     folded = vgg.fold_batchnorm(model, spec)
@@ -131,8 +147,10 @@ def pretrain_trunk(
         "epochs": epochs,
         "batch_size": batch_size,
         "learning_rate": learning_rate,
-        "optimizer": "Adam, cosine decay to 0",
+        "optimizer": ("AdamW" if weight_decay else "Adam") + ", cosine decay to 0",
         "dropout": dropout,
+        **({"weight_decay": weight_decay} if weight_decay else {}),
+        **({"augmentation": "random horizontal flip, random shift up to 1/8 (edges repeated)"} if augment else {}),
         "batch_norm": "trained with BatchNorm; statistics re-estimated on 1,024 training images with the final weights, then folded into the layers before export",
         "seed": seed,
         "holdout_accuracy": held_accuracy,
