@@ -71,18 +71,21 @@ def main() -> None:
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    settings = load_profile("demo").finetune
+    demo = load_profile("demo")
+    settings = demo.finetune
+    stand_in = demo.pretrain_settings("imagenet")  # the demo's own training, which variants change
     for name in args.variants:
         training = dict(TRAINING.get(name, {}))
         sizes = VARIANTS[training.pop("spec", "base") if name in TRAINING else name]
-        siblings = training.pop("siblings", 4)
+        siblings = training.pop("siblings", stand_in["siblings"])
         spec = vgg.TrunkSpec(**sizes)
         images, labels = objects.object_corpus(args.classes, args.images_per_class, size=spec.input_size,
-                                               seed=0, siblings=siblings)
+                                               seed=stand_in["seed"], siblings=siblings)
         start = time.perf_counter()
-        trunk, record = pretrain.pretrain_trunk(images, labels, spec, epochs=args.epochs, batch_size=128,
-                                                learning_rate=0.002, seed=0, progress=False,
-                                                **training)
+        trunk, record = pretrain.pretrain_trunk(images, labels, spec, epochs=args.epochs,
+                                                batch_size=stand_in["batch_size"],
+                                                learning_rate=stand_in["learning_rate"], seed=stand_in["seed"],
+                                                progress=False, **training)
         seconds = time.perf_counter() - start
         faces = datasets.synthetic_vpnl(size=spec.input_size, seed=0)
         train, val = finetune.split(faces, seed=settings["split_seed"])

@@ -18,6 +18,9 @@ from .datasets import caffe_preprocess
 
 __all__ = ["pretrain_trunk", "recalibrate_batchnorm", "set_determinism"]
 
+#: With ``augment``: the largest random shift, as a share of the image side.
+AUGMENT_SHIFT = 0.125
+
 
 def set_determinism(seed: int) -> None:
     """Seed Python, numpy and TensorFlow and make TensorFlow's kernels deterministic."""
@@ -79,8 +82,8 @@ def pretrain_trunk(
     dropout : after fc1 and fc2 (VGG-16's own training: 0.5)
     weight_decay : decoupled weight decay (AdamW) if > 0; Keras scales it by the
         learning rate at each step
-    augment : random horizontal flips and shifts of up to 1/8 of the image (edges
-        repeated) on every training batch, as VGG-16 was trained (flips and random crops)
+    augment : random horizontal flips and shifts of up to `AUGMENT_SHIFT` of the image
+        (edges repeated) on every training batch, as VGG-16 was trained (flips and random crops)
     holdout : share of images held out (stratified by class) to measure accuracy
 
     Returns
@@ -108,7 +111,7 @@ def pretrain_trunk(
     # evaluated, recalibrated and folded below, never sees the random layers.
     trained = keras.Sequential([
         keras.layers.RandomFlip("horizontal", seed=seed, name="flip"),
-        keras.layers.RandomTranslation(0.125, 0.125, fill_mode="nearest", seed=seed + 1, name="shift"),
+        keras.layers.RandomTranslation(AUGMENT_SHIFT, AUGMENT_SHIFT, fill_mode="nearest", seed=seed + 1, name="shift"),
         model,
     ]) if augment else model
     steps = epochs * int(np.ceil(len(train_idx) / batch_size))
@@ -150,7 +153,8 @@ def pretrain_trunk(
         "optimizer": ("AdamW" if weight_decay else "Adam") + ", cosine decay to 0",
         "dropout": dropout,
         **({"weight_decay": weight_decay} if weight_decay else {}),
-        **({"augmentation": "random horizontal flip, random shift up to 1/8 (edges repeated)"} if augment else {}),
+        **({"augmentation": f"random horizontal flip, random shift up to {AUGMENT_SHIFT:g} of the side (edges repeated)"}
+           if augment else {}),
         "batch_norm": "trained with BatchNorm; statistics re-estimated on 1,024 training images with the final weights, then folded into the layers before export",
         "seed": seed,
         "holdout_accuracy": held_accuracy,
