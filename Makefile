@@ -46,11 +46,11 @@ browser:
 check-book: book browser
 	python -m facelrp check-book --html $(BUILD)/_build/html --screenshots $(BUILD)/_build/screenshots
 
-# Remake the demo trunks shipped in weights/ (about 50 min on 2 cores; both in parallel).
+# Remake the demo trunks shipped in weights/, one after the other: at 128 px each run holds
+# its corpus several times over (up to 14 GB), so two side by side would not fit in 24 GiB.
 pretrain: $(STAMP)
-	python -m facelrp pretrain --profile demo --source imagenet --threads 1 > weights/demo-imagenet.log 2>&1 & \
-	python -m facelrp pretrain --profile demo --source vggface --threads 1 > weights/demo-vggface.log 2>&1; \
-	wait
+	python -m facelrp pretrain --profile demo --source imagenet --threads 2 > weights/demo-imagenet.log 2>&1
+	python -m facelrp pretrain --profile demo --source vggface --threads 2 > weights/demo-vggface.log 2>&1
 	cd weights && sha256sum demo-imagenet.h5 demo-vggface.h5 > SHA256SUMS
 	@tail -n 1 weights/demo-imagenet.log weights/demo-vggface.log
 

@@ -128,6 +128,13 @@ def test_rerun_skips_what_is_up_to_date(smoke_book):
     assert "Nothing to be done" in run.stdout + run.stderr
 
 
+def test_pretraining_leaves_both_trunks_and_no_checkpoint(smoke_book):
+    names = sorted(p.name for p in (SMOKE / "trunks").iterdir())
+    assert names == ["smoke-imagenet.h5", "smoke-imagenet.json", "smoke-vggface.h5", "smoke-vggface.json"]
+    record = json.loads((SMOKE / "trunks" / "smoke-vggface.json").read_text())
+    assert len(record["history"]["val_accuracy"]) == record["epochs"] and "resumed_at_epochs" not in record
+
+
 def test_trunks_page_shows_both_trunks_and_figure_1ab(smoke_book):
     html = (smoke_book / "results" / "smoke" / "book" / "trunks.html").read_text()
     assert "ImageNet stand-in (objects)" in html and "VGGFace stand-in (faces)" in html

@@ -317,3 +317,49 @@ def test_regularised_pretraining_is_deterministic_and_differs_from_plain():
     assert all(np.array_equal(a, b) for a, b in zip(augmented, again))
     for weights in (augmented, decayed):
         assert not all(np.array_equal(a, b) for a, b in zip(weights, plain))
+
+
+class _Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"augment": True}], ids=["plain", "augmented"])
+def test_pretraining_killed_after_an_epoch_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch, kwargs):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (48, 32, 32), dtype=np.uint8)
+    labels = np.repeat(np.arange(4), 12)
+    settings = dict(epochs=3, batch_size=16, seed=0, progress=False, **kwargs)
+    whole, whole_record = pretrain.pretrain_trunk(images, labels, TINY, **settings)
+
+    saved = pretrain._Checkpoint.epoch_done
+
+    def killed_after_first_epoch(self, *args):
+        saved(self, *args)
+        if self.epoch == 1:
+            raise _Killed
+
+    folder = tmp_path / "ckpt"
+    with monkeypatch.context() as patch:
+        patch.setattr(pretrain._Checkpoint, "epoch_done", killed_after_first_epoch)
+        with pytest.raises(_Killed):
+            pretrain.pretrain_trunk(images, labels, TINY, checkpoint=folder, **settings)
+    assert json.loads((folder / "state.json").read_text())["epoch"] == 1
+    resumed, record = pretrain.pretrain_trunk(images, labels, TINY, checkpoint=folder, **settings)
+    assert record["resumed_at_epochs"] == [1] and "resumed_at_epochs" not in whole_record
+    assert record["history"] == whole_record["history"] and len(record["history"]["loss"]) == 3
+    for a, b in zip(resumed.get_weights(), whole.get_weights()):
+        assert np.array_equal(a, b)
+    # one checkpoint on disk, the last epoch's
+    assert sorted({p.name.split(".")[0] for p in folder.glob("epoch-*")}) == ["epoch-003"]
+
+
+def test_a_checkpoint_of_other_settings_or_data_is_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (48, 32, 32), dtype=np.uint8)
+    labels = np.repeat(np.arange(4), 12)
+    folder = tmp_path / "ckpt"
+    pretrain.pretrain_trunk(images, labels, TINY, epochs=1, batch_size=16, progress=False, checkpoint=folder)
+    with pytest.raises(ValueError, match=r"ckpt: a checkpoint of another pretraining \(it differs in epochs, seed\); delete"):
+        pretrain.pretrain_trunk(images, labels, TINY, epochs=2, seed=1, batch_size=16, progress=False, checkpoint=folder)
+    with pytest.raises(ValueError, match=r"differs in data_sha256\)"):
+        pretrain.pretrain_trunk(images[::-1], labels, TINY, epochs=1, batch_size=16, progress=False, checkpoint=folder)

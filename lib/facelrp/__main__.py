@@ -69,6 +69,7 @@ def _features(args: argparse.Namespace) -> None:
 def _pretrain(args: argparse.Namespace) -> None:
     """Make a stand-in trunk: render its corpus, train, fold BatchNorm, save with its record."""
     import shlex
+    import shutil
 
     if args.threads:
         import tensorflow as tf
@@ -112,9 +113,15 @@ def _pretrain(args: argparse.Namespace) -> None:
             "seed": settings["seed"] + 1,
             "disjoint_from": f"the {profile.name} profile's {len(analysis)} analysis identities (min_distance 2.0)",
         }
+    out = Path(args.out) if args.out else profile.trunk_path(args.source)
+    # the training state after every epoch: an interrupted run started again goes on from
+    # there and makes the same trunk (see pretrain.pretrain_trunk)
+    checkpoint = out.with_name(out.stem + ".partial")
+    if (checkpoint / "state.json").is_file():
+        print(f"resuming from {checkpoint}", file=sys.stderr)
     trunk, record = pretrain.pretrain_trunk(
         images, labels, spec, epochs=settings["epochs"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], seed=settings["seed"],
+        learning_rate=settings["learning_rate"], seed=settings["seed"], checkpoint=checkpoint,
     )
     record.update({
         "source": args.source,
@@ -125,8 +132,8 @@ def _pretrain(args: argparse.Namespace) -> None:
         "code_version": __import__("facelrp").__version__,
         "git_commit": _git_commit(),
     })
-    out = Path(args.out) if args.out else profile.trunk_path(args.source)
     sha = vgg.save_trunk(trunk, out, record)
+    shutil.rmtree(checkpoint)
     print(f"wrote {out} (sha256 {sha[:12]}...): held-out accuracy {record['holdout_accuracy']:.3f}")
 
 

@@ -7,8 +7,12 @@ of other synthetic faces for the "VGGFace" trunk.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -70,6 +74,7 @@ def pretrain_trunk(
     holdout: float = 0.1,
     seed: int = 0,
     progress: bool = True,
+    checkpoint: str | os.PathLike | None = None,
 ):
     """Train VGG-16 (+BatchNorm) to classify `images` by `labels`; return the folded trunk.
 
@@ -85,6 +90,11 @@ def pretrain_trunk(
     augment : random horizontal flips and shifts of up to `AUGMENT_SHIFT` of the image
         (edges repeated) on every training batch, as VGG-16 was trained (flips and random crops)
     holdout : share of images held out (stratified by class) to measure accuracy
+    checkpoint : a folder for the training state (weights, optimiser, random generators,
+        history), written after every epoch. A run that finds one made with the same
+        settings and data resumes from its last epoch and ends with the weights an
+        uninterrupted run makes; one made otherwise is refused. The caller deletes it once
+        the trunk is saved.
 
     Returns
     -------
@@ -110,6 +120,7 @@ def pretrain_trunk(
     # Augmentation wraps the network in a training model; `model` itself, which is
     # evaluated, recalibrated and folded below, never sees the random layers.
     trained = keras.Sequential([
+        keras.Input(model.input_shape[1:]),  # built here, so its random generators exist before a restore
         keras.layers.RandomFlip("horizontal", seed=seed, name="flip"),
         keras.layers.RandomTranslation(AUGMENT_SHIFT, AUGMENT_SHIFT, fill_mode="nearest", seed=seed + 1, name="shift"),
         model,
@@ -123,17 +134,26 @@ def pretrain_trunk(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    callbacks = []
-    if progress:
-        from tqdm.keras import TqdmCallback
+    # Each epoch's order is drawn from (seed, epoch) and every random layer draws from a
+    # tf.random.Generator whose state the checkpoint keeps, so no randomness depends on
+    # how many epochs this process has run: a resumed run repeats an uninterrupted one.
+    batches = _batches(x_train, y_train, batch_size)
+    state = _Checkpoint(checkpoint, trained, optimizer, settings={
+        "spec": vgg.spec_dict(spec), "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+        "dropout": dropout, "weight_decay": weight_decay, "augment": augment, "holdout": holdout, "seed": seed,
+        "data_sha256": _data_sha256(images, labels),
+    })
+    from tqdm.auto import tqdm
 
-        callbacks.append(TqdmCallback(verbose=0))
-    start = time.perf_counter()
-    history = trained.fit(
-        x_train, y_train, batch_size=batch_size, epochs=epochs, shuffle=True,
-        validation_data=(x_held, y_held), verbose=0, callbacks=callbacks,
-    )
-    seconds = time.perf_counter() - start
+    bar = tqdm(total=epochs, initial=state.epoch, unit="epoch", desc="pretraining", disable=not progress)
+    for epoch in range(state.epoch, epochs):
+        batches.order = np.random.default_rng([seed, epoch]).permutation(len(x_train))
+        start = time.perf_counter()
+        epoch_history = trained.fit(batches, epochs=1, shuffle=False, validation_data=(x_held, y_held), verbose=0)
+        state.epoch_done({k: float(v[-1]) for k, v in epoch_history.history.items()}, time.perf_counter() - start)
+        bar.update()
+        bar.set_postfix(accuracy=f"{state.history['accuracy'][-1]:.3f}", held_out=f"{state.history['val_accuracy'][-1]:.3f}")
+    bar.close()
     lagging = trained.evaluate(x_held, y_held, batch_size=256, verbose=0)[1]
     recalibrate_batchnorm(model, x_train, seed=seed)
 
@@ -160,9 +180,98 @@ def pretrain_trunk(
         "holdout_accuracy": held_accuracy,
         "holdout_accuracy_before_bn_recalibration": float(lagging),
         "train_accuracy": train_accuracy,
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
-        "train_seconds": round(seconds, 1),
+        "history": state.history,
+        "train_seconds": round(state.seconds, 1),
+        **({"resumed_at_epochs": state.resumed_at} if state.resumed_at else {}),
         "tensorflow": tf.__version__,
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
     }
     return vgg.trunk_of(folded), record
+
+
+def _data_sha256(images: np.ndarray, labels: np.ndarray) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(images).data)
+    digest.update(np.ascontiguousarray(labels, dtype=np.int64).data)
+    return digest.hexdigest()
+
+
+def _batches(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """Training batches in the order set before each epoch (``.order``), gathered from
+    `x` as needed rather than copied whole: `fit` on arrays would hold one more copy of
+    the corpus (3 GB for the demo's objects at 128 px) and shuffle it with its own seed."""
+    from tensorflow import keras
+
+    class Batches(keras.utils.Sequence):
+        order = np.arange(len(x))
+
+        def __len__(self):
+            return int(np.ceil(len(x) / batch_size))
+
+        def __getitem__(self, i):
+            idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])  # sorted: faster gather, same batch
+            return x[idx], y[idx]
+
+    return Batches()
+
+
+class _Checkpoint:
+    """The training state in a folder, saved after every epoch (see `pretrain_trunk`).
+
+    ``state.json`` names the last complete TensorFlow checkpoint and is replaced only after
+    that checkpoint is written, so a run killed mid-save resumes from the epoch before.
+    """
+
+    def __init__(self, folder, model, optimizer, *, settings: dict):
+        import tensorflow as tf
+
+        self.folder = Path(folder) if folder else None
+        self.settings = json.loads(json.dumps(settings))  # as it reads back from JSON
+        self.epoch, self.history, self.seconds, self.resumed_at = 0, {}, 0.0, []
+        self._tf = tf.train.Checkpoint(model=model, optimizer=optimizer, **_random_generators(model))
+        if self.folder is None or not (self.folder / "state.json").is_file():
+            return
+        saved = json.loads((self.folder / "state.json").read_text())
+        changed = sorted(k for k in set(saved["settings"]) | set(self.settings)
+                         if saved["settings"].get(k) != self.settings.get(k))
+        if changed:
+            raise ValueError(
+                f"{self.folder}: a checkpoint of another pretraining (it differs in {', '.join(changed)}); "
+                f"delete the folder to start this one from scratch")
+        optimizer.build(model.trainable_variables)  # its slots must exist to be restored into
+        self._tf.read(str(self.folder / saved["checkpoint"])).assert_existing_objects_matched()
+        self.epoch, self.history, self.seconds = saved["epoch"], saved["history"], saved["seconds"]
+        self.resumed_at = saved["resumed_at"] + [self.epoch]
+
+    def epoch_done(self, metrics: dict, seconds: float) -> None:
+        self.epoch += 1
+        self.seconds += seconds
+        for name, value in metrics.items():
+            self.history.setdefault(name, []).append(value)
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"epoch-{self.epoch:03d}"
+        self._tf.write(str(self.folder / name))
+        state = {"settings": self.settings, "epoch": self.epoch, "checkpoint": name, "history": self.history,
+                 "seconds": self.seconds, "resumed_at": self.resumed_at}
+        tmp = self.folder / "state.json.tmp"
+        tmp.write_text(json.dumps(state, indent=1))
+        os.replace(tmp, self.folder / "state.json")
+        for old in self.folder.glob("epoch-*"):
+            if not old.name.startswith(name + "."):
+                old.unlink()
+
+
+def _random_generators(model) -> dict:
+    """The tf.random.Generator of every random layer (Dropout, RandomFlip, ...) in `model`,
+    by layer name. Keras 2.14 keeps them in a private attribute that a checkpoint of the
+    model does not reach, so the checkpoint names them itself; without their state a
+    resumed run would draw other dropout masks (tests/test_vgg.py catches that)."""
+    found = {}
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            found.update(_random_generators(layer))
+        generator = getattr(getattr(layer, "_random_generator", None), "_generator", None)
+        if generator is not None:
+            found[f"rng_{layer.name}"] = generator
+    return found

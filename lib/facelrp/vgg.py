@@ -54,7 +54,7 @@ class TrunkSpec:
     fc_width : units of ``fc1`` and ``fc2`` (VGG-16: 4096)
     block5_width : channel multiplier of block 5 alone (default: `width`). Block 5's
         output is what ``flatten`` passes to ``fc1``: (input_size / 32)^2 x its channels,
-        25,088 values in VGG-16 at 224 px but only 512 at a quarter width on 64 px.
+        25,088 values in VGG-16 at 224 px but 2,048 at a quarter width on 128 px (the demo) and 512 on 64 px.
     """
 
     width: float = 1.0
@@ -140,7 +140,10 @@ def build_vgg16(
     for fc in ("fc1", "fc2"):
         x = unit(x, layers.Dense, fc, spec.fc_width)
         if dropout:
-            x = layers.Dropout(dropout, name=f"{fc}_dropout")(x)
+            # a tf.random.Generator (not TensorFlow's legacy stateful ops) draws the masks:
+            # its state is a variable, so a checkpoint saves it and a resumed pretraining
+            # draws the masks an uninterrupted one would
+            x = layers.Dropout(dropout, name=f"{fc}_dropout", force_generator=True)(x)
     if n_classes:
         x = layers.Dense(n_classes, name="predictions")(x)
     return keras.Model(inputs, x, name=name)
