@@ -109,11 +109,9 @@ def pretrain_trunk(
     n_classes = int(labels.max()) + 1
     index = np.arange(len(labels))
     train_idx, held_idx = train_test_split(index, test_size=holdout, stratify=labels, random_state=seed)
-    # The float32 input is made once, slice by slice from the uint8 images, and reused
-    # (16,000 images at 128 px: peak 13.9 GB against 16.6 GB when the whole corpus was
-    # converted and then sliced, benchmarks/pretrain_memory.py). `fit` gets the same arrays
-    # in the same order as before, so the trunks it makes are unchanged; Keras's own
-    # copies for `fit` make up most of the rest.
+    # The float32 input is made once, slice by slice from the uint8 images (the whole
+    # corpus converted and then sliced held one more copy), and `fit` gets its batches
+    # gathered from it (`_batches`) rather than a copy of its own.
     x_train, y_train = caffe_preprocess(images[train_idx]), labels[train_idx]
     x_held, y_held = caffe_preprocess(images[held_idx]), labels[held_idx]
     model = vgg.build_vgg16(spec, batch_norm=True, dropout=dropout, n_classes=n_classes, name="pretrain")
