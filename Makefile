@@ -46,8 +46,9 @@ browser:
 check-book: book browser
 	python -m facelrp check-book --html $(BUILD)/_build/html --screenshots $(BUILD)/_build/screenshots
 
-# Remake the demo trunks shipped in weights/, one after the other: at 128 px each run holds
-# its corpus several times over (up to 14 GB), so two side by side would not fit in 24 GiB.
+# Remake the demo trunks shipped in weights/, one after the other with both cores each (side
+# by side they would only share the cores and add up their memory). Interrupted, the same
+# command goes on from the last finished epoch (weights/demo-<source>.partial/).
 pretrain: $(STAMP)
 	python -m facelrp pretrain --profile demo --source imagenet --threads 2 > weights/demo-imagenet.log 2>&1
 	python -m facelrp pretrain --profile demo --source vggface --threads 2 > weights/demo-vggface.log 2>&1
