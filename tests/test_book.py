@@ -133,6 +133,8 @@ def test_pretraining_leaves_both_trunks_and_no_checkpoint(smoke_book):
     assert names == ["smoke-imagenet.h5", "smoke-imagenet.json", "smoke-vggface.h5", "smoke-vggface.json"]
     record = json.loads((SMOKE / "trunks" / "smoke-vggface.json").read_text())
     assert len(record["history"]["val_accuracy"]) == record["epochs"] and "resumed_at_epochs" not in record
+    # `python -m facelrp` asked for oneDNN's kernels unless this environment chose
+    assert record["onednn"] is (os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").lower() in ("1", "true"))
 
 
 def test_trunks_page_shows_both_trunks_and_figure_1ab(smoke_book):

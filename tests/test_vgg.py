@@ -1,4 +1,5 @@
 import json
+import os
 
 import h5py
 import numpy as np
@@ -363,3 +364,24 @@ def test_a_checkpoint_of_other_settings_or_data_is_refused(tmp_path):
         pretrain.pretrain_trunk(images, labels, TINY, epochs=2, seed=1, batch_size=16, progress=False, checkpoint=folder)
     with pytest.raises(ValueError, match=r"differs in data_sha256\)"):
         pretrain.pretrain_trunk(images[::-1], labels, TINY, epochs=1, batch_size=16, progress=False, checkpoint=folder)
+    # one made with the other CPU kernels (oneDNN's or TensorFlow's own): the error says how to match them
+    state = json.loads((folder / "state.json").read_text())
+    made_with = not pretrain.onednn_enabled()
+    state["settings"]["onednn"] = made_with
+    (folder / "state.json").write_text(json.dumps(state))
+    with pytest.raises(ValueError, match=rf"differs in onednn\); delete .*, or set TF_ENABLE_ONEDNN_OPTS={int(made_with)} as"):
+        pretrain.pretrain_trunk(images, labels, TINY, epochs=1, batch_size=16, progress=False, checkpoint=folder)
+
+
+@pytest.mark.parametrize("preset, stage, expected", [
+    (None, "pretrain", "1"), (None, "execute-page", "1"), (None, "gates", "0"), ("0", "pretrain", "0"), ("1", "gates", "1"),
+])
+def test_the_command_line_picks_the_kernels_unless_told(monkeypatch, preset, stage, expected):
+    from facelrp.__main__ import _choose_kernels
+
+    if preset is None:
+        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    else:
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", preset)
+    _choose_kernels(stage)
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == expected
