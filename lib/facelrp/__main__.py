@@ -392,7 +392,6 @@ def _gate_faces(args: argparse.Namespace) -> None:
 
 def _gates(args: argparse.Namespace) -> None:
     """Train one gated-network variant and record its gates on the test faces."""
-    import os
     import time
 
     from . import gates, store
