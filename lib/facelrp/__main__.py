@@ -441,7 +441,7 @@ def _choose_kernels(stage: str) -> None:
     """Pick TensorFlow's CPU kernels for this process and the notebooks it runs, unless
     ``TF_ENABLE_ONEDNN_OPTS`` is set already. TensorFlow 2.14 turns oneDNN's kernels on
     by itself only on CPUs with AVX-512 or newer; on an AVX2-only CPU its own kernels
-    train the demo's 128-px trunk about 2.7 times slower (``benchmarks/kernels.py``), so
+    train the demo trunk 1.6 to 2.7 times slower (``benchmarks/kernels.py``), so
     every stage asks for oneDNN, except the gated ResNets: oneDNN's kernels corrupt the
     heap while training them at 64 px (the process aborts: "munmap_chunk(): invalid
     pointer"), the plain kernels do not. Must run before TensorFlow is imported."""

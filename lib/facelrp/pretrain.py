@@ -153,6 +153,7 @@ def pretrain_trunk(
         "dropout": dropout, "weight_decay": weight_decay, "augment": augment, "holdout": holdout, "seed": seed,
         "data_sha256": _data_sha256(images, labels), "onednn": onednn_enabled(),
     })
+    onednn = state.settings["onednn"]
     from tqdm.auto import tqdm
 
     bar = tqdm(total=epochs, initial=state.epoch, unit="epoch", desc="pretraining", disable=not progress)
@@ -194,7 +195,7 @@ def pretrain_trunk(
         "train_seconds": round(state.seconds, 1),
         **({"resumed_at_epochs": state.resumed_at} if state.resumed_at else {}),
         "tensorflow": tf.__version__,
-        "onednn": onednn_enabled(),
+        "onednn": onednn,
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
     }
     return vgg.trunk_of(folded), record
@@ -245,8 +246,10 @@ class _Checkpoint:
         changed = sorted(k for k in set(saved["settings"]) | set(self.settings)
                          if saved["settings"].get(k) != self.settings.get(k))
         if changed:
-            kernels = (f", or set TF_ENABLE_ONEDNN_OPTS={int(bool(saved['settings'].get('onednn')))} as when it "
-                       f"was made" if "onednn" in changed else "")
+            made_with = saved["settings"].get("onednn")  # absent in checkpoints older than the flag
+            kernels = ("" if "onednn" not in changed else
+                       " (it does not say which CPU kernels made it)" if made_with is None else
+                       f", or set TF_ENABLE_ONEDNN_OPTS={int(made_with)} as when it was made")
             raise ValueError(
                 f"{self.folder}: a checkpoint of another pretraining (it differs in {', '.join(changed)}); "
                 f"delete the folder to start this one from scratch{kernels}")
