@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from facelrp import datasets, masking, vgg
+from facelrp import datasets, finetune, masking, vgg
 from facelrp.profiles import PROFILE_NAMES, load_profile
 
 
@@ -32,7 +32,9 @@ def main() -> None:
     if args.masks:
         names = list(orders)[: args.masks - 1] + ["random"]
         orders = {name: orders[name] for name in names}
-    trunks = {source: vgg.profile_trunk(profile, source)[0] for source in ("imagenet", "vggface")}
+    layer = finetune.feature_layer(profile.finetune)  # the frozen part each trunk runs
+    trunks = {source: finetune.feature_extractor(vgg.profile_trunk(profile, source)[0], layer)
+              for source in ("imagenet", "vggface")}
 
     for model in models[:1]:  # warm up TensorFlow's kernels outside the timings
         model.predict(x, verbose=0)

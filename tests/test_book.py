@@ -150,7 +150,8 @@ def test_relevance_page_and_the_twenty_model_pages(smoke_book):
     pages = sorted((smoke_book / "results" / "smoke" / "book" / "models").glob("*.html"))
     assert len(pages) == 20
     page = (smoke_book / "results" / "smoke" / "book" / "models" / "vggface-identity-s3.html").read_text()
-    assert "Model vggface-identity-s3" in page and '12</span>-way linear readout' in page
+    assert "Model vggface-identity-s3" in page and '12</span>-way classifier' in page
+    assert "fc1 and fc2 and a new linear readout" in page and "flatten</span> output" in page
 
 
 def test_model_artifacts_are_complete(smoke_book):
@@ -159,6 +160,8 @@ def test_model_artifacts_are_complete(smoke_book):
     arrays, record = finetune.load_run(SMOKE / "models" / "imagenet-gender-s1")
     assert arrays["maps"].shape == (12, 32, 32) and arrays["logits"].shape == (12, 2)
     assert record["seed"] == 1 and record["task"] == "gender" and 0 <= record["validation_accuracy"] <= 1
+    # the paper's section 2.2: convolutions frozen, fc1, fc2 and the new readout trained
+    assert record["feature_layer"] == "flatten" and record["trained_layers"] == ["fc1", "fc2", "predictions"]
     assert (SMOKE / "models" / "imagenet-gender-s1" / "model.h5").is_file()
 
 

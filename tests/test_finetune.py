@@ -94,3 +94,85 @@ def test_layer_probe_at_fc2_is_the_linear_probe_on_the_features(trunk, smoke_fac
     labels, _ = finetune.task_labels(smoke_faces, "gender")
     expected = finetune.linear_probe(finetune.trunk_features(trunk, smoke_faces), labels, train, val)
     assert table.accuracy.tolist() == pytest.approx([expected], abs=1e-9)
+
+
+def test_feature_layer_follows_the_profiles_frozen_setting():
+    from facelrp.profiles import load_profile
+
+    assert finetune.feature_layer({"frozen": "convolutions"}) == "flatten"
+    assert finetune.feature_layer({"frozen": "trunk"}) == finetune.feature_layer({}) == "fc2"
+    # the paper's section 2.2 froze the convolutions only
+    assert all(finetune.feature_layer(load_profile(p).finetune) == "flatten" for p in ("smoke", "demo", "paper"))
+    with pytest.raises(ValueError, match=r"finetune.frozen is 'all'; expected one of \['convolutions', 'trunk'\]"):
+        finetune.feature_layer({"frozen": "all"})
+
+
+def test_flatten_features_and_the_hidden_layers_after_them(trunk, smoke_faces):
+    subset = smoke_faces.subset(np.arange(5))
+    flat = finetune.trunk_features(trunk, subset, layer="flatten")
+    assert flat.shape == (5, trunk.get_layer("flatten").output_shape[-1])
+    hidden = finetune.hidden_weights(trunk, "flatten")
+    assert [k.shape for k, _ in hidden] == [(flat.shape[1], 16), (16, 16)]
+    assert np.array_equal(hidden[1][0], trunk.get_layer("fc2").get_weights()[0])
+    # the hidden layers on the flatten features give the trunk's own output (fc2)
+    identity_readout = [np.eye(16, dtype=np.float32), np.zeros(16, np.float32)]
+    through = finetune.head_logits(flat, [w for pair in hidden for w in pair] + identity_readout)
+    assert np.allclose(through, finetune.trunk_features(trunk, subset), rtol=1e-4, atol=1e-4)
+    assert finetune.hidden_weights(trunk, "fc2") == []
+    with pytest.raises(ValueError, match="layer block5_conv1 after block4_pool is not a ReLU Dense layer"):
+        finetune.hidden_weights(trunk, "block4_pool")
+
+
+def test_training_with_hidden_layers_trains_them_from_the_given_start(trunk):
+    rng = np.random.default_rng(0)
+    width = trunk.get_layer("flatten").output_shape[-1]
+    centres = rng.normal(0, 3, (3, width))
+    labels = np.repeat(np.arange(3), 40)
+    feats = np.maximum(centres[labels] + rng.normal(0, 0.5, (120, width)), 0).astype(np.float32)
+    train, val = np.arange(0, 120, 2), np.arange(1, 120, 2)
+    hidden = finetune.hidden_weights(trunk, "flatten")
+    weights, history = finetune.train_readout(feats, labels, 3, train, val, epochs=25, learning_rate=1e-2,
+                                              seed=0, hidden=hidden)
+    assert [w.shape for w in weights] == [(width, 16), (16,), (16, 16), (16,), (16, 3), (3,)]
+    assert not np.array_equal(weights[0], hidden[0][0])  # fc1 was trained
+    logits = finetune.head_logits(feats[val], weights)
+    assert history["validation_accuracy"] == pytest.approx(float((logits.argmax(1) == labels[val]).mean()))
+    assert history["validation_accuracy"] > 0.9
+    still, _ = finetune.train_readout(feats, labels, 3, train, val, epochs=1, learning_rate=0.0, seed=0, hidden=hidden)
+    assert np.array_equal(still[0], hidden[0][0]) and np.array_equal(still[2], hidden[1][0])
+    with pytest.raises(ValueError, match="hidden layer 0 takes"):
+        finetune.train_readout(feats[:, :5], labels, 3, train, val, epochs=1, hidden=hidden)
+
+
+def test_assembled_model_with_trained_hidden_layers_leaves_the_trunk_alone(trunk, smoke_faces):
+    from facelrp import masking
+
+    rng = np.random.default_rng(1)
+    before = [w.copy() for w in trunk.get_layer("fc1").get_weights()]
+    hidden = finetune.hidden_weights(trunk, "flatten")
+    weights = [w + rng.normal(0, 0.1, w.shape).astype(np.float32) for pair in hidden for w in pair]
+    weights += [rng.normal(size=(16, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)]
+    model = finetune.assemble(trunk, weights, name="m")
+    subset = smoke_faces.subset(np.arange(6))
+    logits = model.predict(caffe_preprocess(subset.images), verbose=0)
+    flat = finetune.trunk_features(trunk, subset, layer="flatten")
+    assert np.allclose(logits, finetune.head_logits(flat, weights), rtol=1e-4, atol=1e-4)
+    assert np.array_equal(model.get_layer("fc1").get_weights()[0], weights[0])
+    assert np.array_equal(trunk.get_layer("fc1").get_weights()[0], before[0])
+    # masking reads the same trained layers back from the model
+    labels = logits.argmax(1)
+    readout = masking.Readout.from_model(model, "m", "t", labels, layer="flatten")
+    assert len(readout.hidden) == 2 and readout.accuracy(flat) == 1.0
+    with pytest.raises(ValueError, match="no readout named 'predictions' after layer fc1"):
+        masking.Readout.from_model(trunk, "t", "t", labels, layer="fc1")
+
+
+def test_features_of_another_layer_are_refused(tmp_path):
+    from facelrp import store
+    from facelrp.profiles import load_profile
+
+    path = store.save_npz(tmp_path / "imagenet.npz", features=np.zeros((2, 3), np.float32), layer=np.array("fc2"))
+    with pytest.raises(ValueError, match=r"imagenet.npz: features of layer fc2, but profile demo fine-tunes on flatten"):
+        finetune.load_features(path, load_profile("demo"))
+    store.save_npz(tmp_path / "ok.npz", features=np.ones((2, 3), np.float32), layer=np.array("flatten"))
+    assert finetune.load_features(tmp_path / "ok.npz", load_profile("demo")).shape == (2, 3)

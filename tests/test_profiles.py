@@ -27,3 +27,12 @@ def test_bad_face_source(tmp_path):
 def test_results_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("FACELRP_RESULTS", str(tmp_path))
     assert load_profile("smoke").results_dir() == tmp_path / "smoke"
+
+
+def test_bad_frozen_setting_names_the_file_and_the_choices(tmp_path):
+    path = tmp_path / "profiles.yml"
+    path.write_text("x:\n  description: d\n  stand_in: true\n  faces: {source: synthetic}\n  trunks: {source: real}\n"
+                    "  finetune: {frozen: everything}\n")
+    with pytest.raises(ValueError, match=r"profiles.yml: profile 'x' finetune.frozen 'everything' is not one of "
+                                         r"\['convolutions', 'trunk'\]"):
+        load_profile("x", path)

@@ -73,25 +73,23 @@ def test_shuffled_readout_keeps_validation_labels_and_permutes_training_labels(m
     from facelrp import finetune
 
     seen = {}
+    trained = [np.ones((3, 4), np.float32), np.zeros(4, np.float32)]
 
     def fake_train(features, labels, n_classes, train, val, **kwargs):
-        seen["labels"] = labels
-        return [np.zeros((features.shape[1], n_classes), np.float32), np.zeros(n_classes, np.float32)], {"train_accuracy": 0.0}
+        seen["labels"], seen["hidden"] = labels, kwargs["hidden"]
+        return trained, {"train_accuracy": 0.0}
 
-    class Layer:
-        def set_weights(self, weights):
-            seen["weights"] = weights
-
-    class Model:
-        def get_layer(self, name):
-            return Layer()
-
+    model = object()
     monkeypatch.setattr(finetune, "train_readout", fake_train)
-    monkeypatch.setattr(sanity, "randomised_model", lambda path, step: Model())
+    monkeypatch.setattr(finetune, "set_trained_layers", lambda m, w: seen.update(model=m, weights=w))
+    monkeypatch.setattr(sanity, "randomised_model", lambda path, step: model)
     labels = np.arange(20) % 4
     train, val = np.arange(15), np.arange(15, 20)
-    sanity.shuffled_readout_model("m.h5", np.zeros((20, 3)), labels, 4, train, val,
-                                  {"epochs": 1, "batch_size": 4, "learning_rate": 0.1}, seed=0)
+    hidden = [[np.eye(3, dtype=np.float32), np.zeros(3, np.float32)]]
+    out, _ = sanity.shuffled_readout_model("m.h5", np.zeros((20, 3)), labels, 4, train, val,
+                                           {"epochs": 1, "batch_size": 4, "learning_rate": 0.1}, hidden=hidden, seed=0)
+    # the retrained layers (from the trunk's hidden weights) go into the saved model
+    assert out is model and seen["model"] is model and seen["weights"] is trained and seen["hidden"] is hidden
     shuffled = seen["labels"]
     assert np.array_equal(shuffled[val], labels[val])
     assert sorted(shuffled[train]) == sorted(labels[train]) and not np.array_equal(shuffled[train], labels[train])

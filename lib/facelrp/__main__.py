@@ -55,15 +55,17 @@ def _execute_page(args: argparse.Namespace) -> None:
 
 
 def _features(args: argparse.Namespace) -> None:
-    """fc2 features of every image of the profile's face set, for one trunk."""
+    """The frozen part's features of every image of the profile's face set, for one trunk
+    (``flatten`` or ``fc2``: see `finetune.feature_layer`)."""
     from . import finetune, store, vgg
 
     profile = load_profile(args.profile)
+    layer = finetune.feature_layer(profile.finetune)
     data = datasets.FaceDataset.load(args.faces)
     trunk, record = vgg.profile_trunk(profile, args.source)
-    features = finetune.trunk_features(trunk, data)
-    store.save_npz(args.out, features=features)
-    print(f"wrote {args.out}: {features.shape[0]} images x {features.shape[1]} features ({record.get('file')})")
+    features = finetune.trunk_features(trunk, data, layer=layer)
+    store.save_npz(args.out, features=features, layer=np.array(layer))
+    print(f"wrote {args.out}: {features.shape[0]} images x {features.shape[1]} {layer} features ({record.get('file')})")
 
 
 def _pretrain(args: argparse.Namespace) -> None:
@@ -141,7 +143,7 @@ def _masking(args: argparse.Namespace) -> None:
     """Accuracy curves of every destination model under every source model's masks."""
     import time
 
-    from . import masking, store, vgg
+    from . import finetune, masking, store, vgg
 
     profile = load_profile(args.profile)
     front = datasets.FaceDataset.load(args.faces).frontal()
@@ -167,7 +169,8 @@ def _masking(args: argparse.Namespace) -> None:
         fill = ImageFill(args.imputation, front.images, seed=args.seed)
     trunks = {}
     for source in sorted({r.trunk for r in readouts}):
-        trunks[source], trunk_record = vgg.profile_trunk(profile, source)
+        trunk, trunk_record = vgg.profile_trunk(profile, source)
+        trunks[source] = finetune.feature_extractor(trunk, finetune.feature_layer(profile.finetune))
         used = {rec.get("trunk_sha256") for rec, r in zip(records, readouts) if r.trunk == source}
         if trunk_record.get("sha256") is not None and used != {trunk_record["sha256"]}:
             raise SystemExit(f"the {source} models were fine-tuned on another trunk than "
@@ -276,7 +279,7 @@ def _sanity(args: argparse.Namespace) -> None:
     from . import relevance
 
     relevance.graph_mode()  # before any model is built or loaded
-    from . import finetune, sanity, store
+    from . import finetune, sanity, store, vgg
 
     profile = load_profile(args.profile)
     key = finetune.ModelKey.parse(args.model)
@@ -287,9 +290,11 @@ def _sanity(args: argparse.Namespace) -> None:
     x = datasets.caffe_preprocess(front.images)
     labels, n_classes = finetune.task_labels(data, key.task)
     train, val = finetune.split(data, seed=profile.finetune["split_seed"])
-    features = store.load_npz(profile.results_dir() / "features" / f"{key.source}.npz")["features"]
+    features = finetune.load_features(profile.results_dir() / "features" / f"{key.source}.npz", profile)
+    layer = finetune.feature_layer(profile.finetune)
     shuffled = {"features": features, "labels": labels, "n_classes": n_classes, "train": train, "val": val,
-                "settings": profile.finetune}
+                "settings": profile.finetune,
+                "hidden": finetune.hidden_weights(vgg.profile_trunk(profile, key.source)[0], layer)}
     out = sanity.sanity_checks(folder / "model.h5", x, arrays["classes"], methods=tuple(args.methods),
                                shuffled=shuffled, originals={"composite": arrays["maps"]}, seed=args.seed)
     store.save_npz(args.out, similarity=out["similarity"], examples=out["examples"], steps=np.array(out["steps"]),

@@ -574,8 +574,8 @@ def probe_depth(table, attributes, layers, *, columns: int = 4) -> plt.Figure:
 def layer_probe_depth(tables: dict, *, target: float | None = 0.98, readout: dict | None = None) -> plt.Figure:
     """Linear-probe validation accuracy at each trunk output on the way to ``fc2``, one
     panel per task, one line per trunk; `tables` maps trunk -> `finetune.layer_probes`
-    output. `readout` (trunk -> {task: mean readout accuracy}) marks the readouts beside
-    the ``fc2`` point; `target` draws the paper's accuracy level."""
+    output. `readout` (trunk -> {task: mean accuracy of the fine-tuned models}) marks the
+    models beside the ``fc2`` point; `target` draws the paper's accuracy level."""
     tasks = list(next(iter(tables.values()))["task"].unique())
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.0), sharey=True, squeeze=False)
     axes = axes[0]
@@ -596,7 +596,7 @@ def layer_probe_depth(tables: dict, *, target: float | None = 0.98, readout: dic
     handles, labels = axes[0].get_legend_handles_labels()
     if readout:
         handles.append(plt.Line2D([], [], ls="", marker="D", mfc="white", color="0.3"))
-        labels.append("readouts (mean)")
+        labels.append("fine-tuned models (mean)")
     axes[-1].legend(handles, labels, loc="lower left", frameon=False, fontsize=8)
     fig.tight_layout()
     return fig

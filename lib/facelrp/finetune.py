@@ -1,9 +1,16 @@
-"""Fine-tuning as the paper did it: a frozen trunk and one new linear readout layer.
+"""Fine-tuning as the paper did it: frozen convolutions, a new readout layer.
 
-The trunk is frozen, so its ``fc2`` features of every image are computed once per trunk
-(`trunk_features`) and each of the readouts is trained on them (`train_readout`); the
-result is identical to training the readout on top of the frozen network, at the cost of
-one forward pass per image instead of one per image and epoch and model.
+The paper (section 2.2) froze "the weights of all convolutional layers" and replaced the
+final layer by a readout for the task, so the hidden layers ``fc1`` and ``fc2`` were
+trained with it; later (section 3.2) it speaks of fine-tuning "a single layer". A
+profile's ``finetune.frozen`` chooses: ``convolutions`` (section 2.2: ``fc1``, ``fc2``
+and the readout are trained, starting from the trunk's hidden layers) or ``trunk`` (the
+readout alone, on ``fc2``).
+
+Either way the frozen part's output for every image is computed once per trunk
+(`trunk_features`, at `feature_layer`) and each model's trained layers are fitted on it
+(`train_readout`); the result is identical to training on top of the frozen network, at
+the cost of one forward pass per image instead of one per image and epoch and model.
 """
 
 from __future__ import annotations
@@ -17,6 +24,11 @@ from .datasets import GENDERS, FaceDataset, caffe_preprocess
 
 __all__ = [
     "TASKS",
+    "FROZEN",
+    "feature_layer",
+    "feature_extractor",
+    "hidden_weights",
+    "head_logits",
     "ModelKey",
     "model_keys",
     "task_labels",
@@ -24,6 +36,8 @@ __all__ = [
     "trunk_features",
     "train_readout",
     "assemble",
+    "set_trained_layers",
+    "load_features",
     "save_run",
     "load_run",
     "linear_probe",
@@ -35,6 +49,9 @@ __all__ = [
 
 #: The two fine-tuning tasks of the paper.
 TASKS = ("gender", "identity")
+
+#: What fine-tuning leaves frozen -> the trunk output the trained layers read.
+FROZEN = {"convolutions": "flatten", "trunk": "fc2"}
 
 #: The trunk outputs `layer_probes` reads by default: the last three pools and both
 #: hidden layers, the path a frozen trunk's information takes to the readout.
@@ -90,9 +107,53 @@ def split(data: FaceDataset, *, validation: float = 0.2, seed: int = 0) -> tuple
     return np.sort(train), np.sort(val)
 
 
-def trunk_features(trunk, data: FaceDataset, *, batch_size: int = 256) -> np.ndarray:
-    """(n, fc_width) float32: the trunk's ``fc2`` output for every image of `data`."""
-    return trunk.predict(caffe_preprocess(data.images), batch_size=batch_size, verbose=0).astype(np.float32)
+def feature_layer(settings: dict) -> str:
+    """The trunk output a profile's fine-tuning reads (its ``finetune.frozen``; default:
+    ``trunk``, the readout alone on ``fc2``)."""
+    frozen = settings.get("frozen", "trunk")
+    if frozen not in FROZEN:
+        raise ValueError(f"finetune.frozen is {frozen!r}; expected one of {list(FROZEN)} (see facelrp/profiles.yml)")
+    return FROZEN[frozen]
+
+
+def feature_extractor(trunk, layer: str = "fc2"):
+    """The frozen part of `trunk`: a model from its input to the output of `layer`."""
+    from tensorflow import keras
+
+    if layer == trunk.layers[-1].name:
+        return trunk
+    return keras.Model(trunk.input, trunk.get_layer(layer).output, name=f"{trunk.name}_to_{layer}")
+
+
+def hidden_weights(trunk, layer: str = "fc2") -> list[list[np.ndarray]]:
+    """[kernel, bias] of each of the trunk's dense layers after `layer` (for ``flatten``:
+    ``fc1`` and ``fc2``): where fine-tuning with frozen convolutions starts from."""
+    from tensorflow import keras
+
+    names = [lay.name for lay in trunk.layers]
+    after = trunk.layers[names.index(layer) + 1:]
+    for lay in after:
+        if not isinstance(lay, keras.layers.Dense) or lay.activation.__name__ != "relu":
+            raise ValueError(f"trunk {trunk.name}: layer {lay.name} after {layer} is not a ReLU Dense layer; "
+                             "fine-tuning trains only those")
+    return [lay.get_weights() for lay in after]
+
+
+def head_logits(features: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+    """The trained layers' logits on frozen features, in numpy: ``weights`` is [kernel,
+    bias] per layer (as `train_readout` returns them), ReLU after all but the last."""
+    h = np.asarray(features, dtype=np.float32)
+    pairs = list(zip(weights[::2], weights[1::2]))
+    for kernel, bias in pairs[:-1]:
+        h = np.maximum(h @ kernel + bias, 0.0)
+    kernel, bias = pairs[-1]
+    return h @ kernel + bias
+
+
+def trunk_features(trunk, data: FaceDataset, *, layer: str = "fc2", batch_size: int = 256) -> np.ndarray:
+    """(n, features) float32: the output of the trunk's `layer` for every image of `data`."""
+    extractor = feature_extractor(trunk, layer)
+    return extractor.predict(caffe_preprocess(data.images), batch_size=batch_size, verbose=0).astype(np.float32)
 
 
 def train_readout(
@@ -106,23 +167,35 @@ def train_readout(
     batch_size: int = 32,
     learning_rate: float = 1e-3,
     seed: int = 0,
+    hidden=(),
 ) -> tuple[list[np.ndarray], dict]:
-    """Train a linear readout (Keras Dense, softmax cross-entropy, Adam) on frozen features.
+    """Train a new linear readout (Keras Dense, softmax cross-entropy, Adam) on frozen
+    features, and with it the ReLU layers `hidden` if any are given.
 
     The readout's initial weights (Glorot uniform) and the batch order are set by `seed`.
+    `hidden` is [kernel, bias] per layer between the features and the readout (from
+    `hidden_weights`); those layers start from these weights and are trained too.
 
     Returns
     -------
-    weights : [kernel (fc_width, n_classes), bias (n_classes,)]
+    weights : [kernel, bias] of each hidden layer, then of the readout (n_classes units)
     history : per-epoch ``accuracy`` and ``val_accuracy``, and the final ones
     """
     import tensorflow as tf
     from tensorflow import keras
 
     tf.keras.utils.set_random_seed(seed)
-    readout = keras.Sequential(
-        [keras.Input((features.shape[1],)), keras.layers.Dense(n_classes, name="predictions")], name="readout"
-    )
+    width = features.shape[1]
+    layers = [keras.Input((width,))]
+    for i, (kernel, bias) in enumerate(hidden):
+        if kernel.shape[0] != width:
+            raise ValueError(f"hidden layer {i} takes {kernel.shape[0]} inputs, not {width}")
+        width = kernel.shape[1]
+        layers.append(keras.layers.Dense(width, activation="relu", name=f"hidden{i}"))
+    layers.append(keras.layers.Dense(n_classes, name="predictions"))
+    readout = keras.Sequential(layers, name="readout")
+    for i, pair in enumerate(hidden):
+        readout.get_layer(f"hidden{i}").set_weights(pair)
     readout.compile(
         # the legacy Adam works in graph mode too (the model notebooks run in graph mode
         # for iNNvestigate); Keras 2.14's new optimizers do not
@@ -134,9 +207,9 @@ def train_readout(
         features[train], labels[train], validation_data=(features[val], labels[val]),
         epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
     )
-    weights = readout.get_layer("predictions").get_weights()
-    logits_train = features[train] @ weights[0] + weights[1]
-    logits_val = features[val] @ weights[0] + weights[1]
+    weights = [w for layer in readout.layers for w in layer.get_weights()]
+    logits_train = head_logits(features[train], weights)
+    logits_val = head_logits(features[val], weights)
     history = {
         "accuracy": [float(a) for a in fit.history["accuracy"]],
         "val_accuracy": [float(a) for a in fit.history["val_accuracy"]],
@@ -147,14 +220,50 @@ def train_readout(
 
 
 def assemble(trunk, weights: list[np.ndarray], *, name: str = "model"):
-    """The fine-tuned network: the trunk followed by the linear readout (logits, no softmax)."""
+    """The fine-tuned network: the trunk followed by the linear readout (logits, no softmax).
+
+    `weights` as `train_readout` returns them; when they include trained hidden layers,
+    those replace the trunk's last dense layers in a copy of the trunk (`trunk` itself is
+    left as it was).
+    """
     from tensorflow import keras
 
-    kernel, bias = weights
+    *hidden, kernel, bias = weights
+    if hidden:
+        copy = keras.models.clone_model(trunk)
+        copy.set_weights(trunk.get_weights())
+        trunk = copy
     outputs = keras.layers.Dense(kernel.shape[1], name="predictions")(trunk.output)
     model = keras.Model(trunk.input, outputs, name=name)
-    model.get_layer("predictions").set_weights([kernel, bias])
+    set_trained_layers(model, weights)
     return model
+
+
+def set_trained_layers(model, weights: list[np.ndarray]) -> None:
+    """Put `weights` (as `train_readout` returns them) into the last dense layers of
+    `model`, in place: the readout ``predictions`` and the fine-tuned layers before it."""
+    from tensorflow import keras
+
+    dense = [lay for lay in model.layers if isinstance(lay, keras.layers.Dense)][-(len(weights) // 2):]
+    if len(weights) % 2 or dense[-1].name != "predictions":
+        raise ValueError(f"model {model.name}: expected [kernel, bias] pairs ending with its 'predictions' layer")
+    for lay, kernel, bias in zip(dense, weights[::2], weights[1::2]):
+        lay.set_weights([kernel, bias])
+
+
+def load_features(path, profile) -> np.ndarray:
+    """The features `python -m facelrp features` saved at `path`, checked against the
+    layer `profile`'s fine-tuning reads."""
+    from . import store
+
+    arrays = store.load_npz(path)
+    expected = feature_layer(profile.finetune)
+    layer = str(arrays["layer"]) if "layer" in arrays else "fc2"
+    if layer != expected:
+        raise ValueError(f"{path}: features of layer {layer}, but profile {profile.name} fine-tunes on {expected} "
+                         f"(finetune.frozen: {profile.finetune.get('frozen', 'trunk')}); remake it with "
+                         f"`python -m facelrp features --profile {profile.name} ...` or rerun the pipeline")
+    return arrays["features"]
 
 
 def save_run(directory, model, arrays: dict, record: dict) -> None:

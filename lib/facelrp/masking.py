@@ -95,22 +95,34 @@ def least_relevant_first(order: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Readout:
-    """A destination model's linear readout on its trunk's features."""
+    """A destination model's trained layers on its trunk's frozen features: the linear
+    readout, after the fine-tuned hidden layers when the convolutions alone were frozen."""
 
     name: str
     trunk: str  # which trunk it reads (the pretraining source)
     kernel: np.ndarray  # (features, classes)
     bias: np.ndarray  # (classes,)
     labels: np.ndarray  # (n,) the true class of each image for its task
+    hidden: tuple = ()  # [kernel, bias] of each fine-tuned ReLU layer before the readout
 
     @classmethod
-    def from_model(cls, model, name: str, trunk: str, labels: np.ndarray) -> "Readout":
-        kernel, bias = model.get_layer("predictions").get_weights()
-        return cls(name, trunk, kernel, bias, np.asarray(labels))
+    def from_model(cls, model, name: str, trunk: str, labels: np.ndarray, *, layer: str = "fc2") -> "Readout":
+        """The layers of `model` after its frozen `layer` (see `finetune.feature_layer`)."""
+        names = [lay.name for lay in model.layers]
+        after = model.layers[names.index(layer) + 1:]
+        if not after or after[-1].name != "predictions":
+            raise ValueError(f"model {name}: no readout named 'predictions' after layer {layer}")
+        hidden = tuple(tuple(lay.get_weights()) for lay in after[:-1])
+        kernel, bias = after[-1].get_weights()
+        return cls(name, trunk, kernel, bias, np.asarray(labels), hidden)
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        from .finetune import head_logits
+
+        return head_logits(features, [w for pair in self.hidden for w in pair] + [self.kernel, self.bias])
 
     def accuracy(self, features: np.ndarray) -> float:
-        logits = features @ self.kernel + self.bias
-        return float((logits.argmax(1) == self.labels).mean())
+        return float((self.logits(features).argmax(1) == self.labels).mean())
 
 
 def load_models(profile, front, *, seed: int = 0) -> tuple[list, list[Readout], dict[str, np.ndarray], list[dict]]:
@@ -124,6 +136,7 @@ def load_models(profile, front, *, seed: int = 0) -> tuple[list, list[Readout], 
 
     from . import finetune
 
+    layer = finetune.feature_layer(profile.finetune)
     models, readouts, orders, records = [], [], {}, []
     for key in finetune.model_keys(profile):
         folder = profile.results_dir() / "models" / key.name
@@ -134,7 +147,7 @@ def load_models(profile, front, *, seed: int = 0) -> tuple[list, list[Readout], 
         model = keras.models.load_model(folder / "model.h5", compile=False)
         labels, _ = finetune.task_labels(front, key.task)
         models.append(model)
-        readouts.append(Readout.from_model(model, key.name, key.source, labels))
+        readouts.append(Readout.from_model(model, key.name, key.source, labels, layer=layer))
         orders[key.name] = pixel_order(arrays["maps"], seed=seed)
         records.append(record)
     return models, readouts, orders, records

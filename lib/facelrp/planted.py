@@ -110,13 +110,16 @@ def finetune_and_explain(trunk, data: FaceDataset, parts: tuple[str, ...], setti
     from .parts import mass_accuracy, rank_accuracy
 
     x = caffe_preprocess(data.images)
-    features = trunk.predict(x, batch_size=128, verbose=0)
+    # fine-tuned as the twenty models are (settings: the profile's finetune)
+    layer = finetune.feature_layer(settings)
+    features = finetune.feature_extractor(trunk, layer).predict(x, batch_size=128, verbose=0)
     index = np.arange(len(x))
     train, val = train_test_split(index, test_size=validation, stratify=data.identity, random_state=seed)
     n_classes = int(data.identity.max()) + 1
     weights, history = finetune.train_readout(
         features, data.identity, n_classes, train, val, epochs=settings["epochs"],
         batch_size=settings["batch_size"], learning_rate=settings["learning_rate"], seed=seed,
+        hidden=finetune.hidden_weights(trunk, layer),
     )
     model = finetune.assemble(trunk, weights, name="planted")
     maps, explained = relevance.relevance_maps(model, x[val])

@@ -14,6 +14,7 @@ _FILE = Path(__file__).with_name("profiles.yml")
 PROFILE_NAMES = ("smoke", "demo", "paper")
 _FACE_SOURCES = ("synthetic", "folder")
 _TRUNK_SOURCES = ("pretrain", "shipped", "real")
+_FROZEN = ("convolutions", "trunk")  # finetune.frozen: see facelrp.finetune.FROZEN
 # two classes told apart by the brows only (shape and tone), as "gender carried only by the
 # brows": with frozen trunks at 64 px, finer plants (8 classes by nose and mouth) were not
 # learnable from a few hundred images (readouts at chance)
@@ -124,6 +125,10 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
         raise ValueError(
             f"{path}: profile {name!r} trunks.source {trunk_source!r} is not one of {list(_TRUNK_SOURCES)}"
         )
+    frozen = entry["finetune"].get("frozen", "trunk")
+    if frozen not in _FROZEN:
+        raise ValueError(f"{path}: profile {name!r} finetune.frozen {frozen!r} is not one of {list(_FROZEN)} "
+                         "(convolutions: fc1, fc2 and the readout are trained; trunk: the readout alone)")
     observers = {**_SIMULATED_OBSERVERS, **entry.get("observers", {})}
     if observers["source"] not in ("simulated", "file") or (observers["source"] == "file" and "file" not in observers):
         raise ValueError(f"{path}: profile {name!r} observers must be 'source: simulated' or 'source: file' with 'file: <csv>'")

@@ -4,8 +4,8 @@ model learned?
 Cascading model-parameter randomisation re-initialises the layers from the readout down
 to the first convolution, one more at each step, each with its own Keras initialiser
 (as Adebayo et al. did; Quantus' Keras randomisation only permutes the first axis of
-each weight array, its issue 285, so it is not used). Data randomisation trains the
-readout on shuffled labels. Both compare the new maps with the original ones.
+each weight array, its issue 285, so it is not used). Data randomisation fine-tunes the
+model again on shuffled labels. Both compare the new maps with the original ones.
 """
 
 from __future__ import annotations
@@ -130,9 +130,11 @@ def map_similarity(original: np.ndarray, new: np.ndarray) -> dict[str, np.ndarra
 
 
 def shuffled_readout_model(path, features: np.ndarray, labels: np.ndarray, n_classes: int, train: np.ndarray,
-                           val: np.ndarray, settings: dict, *, seed: int = 0):
-    """Data randomisation: the saved model with its readout retrained on labels shuffled
-    among the training images (seeded). Returns (model, history of the shuffled fit)."""
+                           val: np.ndarray, settings: dict, *, hidden=(), seed: int = 0):
+    """Data randomisation: the saved model with its trained layers retrained on labels
+    shuffled among the training images (seeded): the readout, and the `hidden` layers
+    from the trunk's weights when the model's fine-tuning trained them (`finetune.train_readout`).
+    Returns (model, history of the shuffled fit)."""
     from . import finetune
 
     shuffled = labels.copy()
@@ -140,9 +142,9 @@ def shuffled_readout_model(path, features: np.ndarray, labels: np.ndarray, n_cla
     model = randomised_model(path, None)
     weights, history = finetune.train_readout(
         features, shuffled, n_classes, train, val, epochs=settings["epochs"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], seed=seed,
+        learning_rate=settings["learning_rate"], seed=seed, hidden=hidden,
     )
-    model.get_layer("predictions").set_weights(weights)
+    finetune.set_trained_layers(model, weights)
     return model, history
 
 
