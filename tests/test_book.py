@@ -217,7 +217,11 @@ def test_a_killed_pipeline_leaves_no_half_artifact_and_resumes_to_the_same_resul
     (SMOKE / "book" / "models" / f"{name}.ipynb").unlink()
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     command = ["snakemake", "-s", "workflow/Snakefile", "--cores", "1", "--rerun-incomplete", "--config", "profile=smoke"]
+    # A shell without job control starts background jobs with SIGINT ignored, and children
+    # inherit that (so a test run launched with `cmd &` could not deliver the Ctrl-C);
+    # the pipeline gets Ctrl-C's default action back, as in a terminal.
     run = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     kernel = None
