@@ -485,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     page.add_argument("--param", action="append", default=[], help="extra papermill parameter name=value (repeatable)")
     page.add_argument("--title", default=None, help="page title, may use the parameters: 'Model {source}-{task}'")
     page.set_defaults(run=_execute_page)
-    feats = stages.add_parser("features", help="fc2 features of every face image for one trunk (.npz)")
+    feats = stages.add_parser("features", help="the frozen part's features (flatten or fc2) of every face image for one trunk (.npz)")
     feats.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
     feats.add_argument("--source", choices=("imagenet", "vggface"), required=True)
     feats.add_argument("--faces", required=True, help="the profile's faces.npz")
