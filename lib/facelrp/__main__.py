@@ -395,9 +395,6 @@ def _gates(args: argparse.Namespace) -> None:
     import os
     import time
 
-    # TensorFlow 2.14's oneDNN kernels corrupt the heap while training this network at
-    # 64 px (the process aborts: "munmap_chunk(): invalid pointer"); the plain kernels do not
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     from . import gates, store
 
     profile = load_profile(args.profile)
@@ -439,6 +436,19 @@ def _check_book(args: argparse.Namespace) -> None:
           + (f"; screenshots in {args.screenshots}" if args.screenshots else ""))
     if bad:
         raise SystemExit(1)
+
+
+def _choose_kernels(stage: str) -> None:
+    """Pick TensorFlow's CPU kernels for this process and the notebooks it runs, unless
+    ``TF_ENABLE_ONEDNN_OPTS`` is set already. TensorFlow 2.14 turns oneDNN's kernels on
+    by itself only on CPUs with AVX-512 or newer; on an AVX2-only CPU its own kernels
+    train the demo's 128-px trunk about 2.7 times slower (``benchmarks/kernels.py``), so
+    every stage asks for oneDNN, except the gated ResNets: oneDNN's kernels corrupt the
+    heap while training them at 64 px (the process aborts: "munmap_chunk(): invalid
+    pointer"), the plain kernels do not. Must run before TensorFlow is imported."""
+    import os
+
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0" if stage == "gates" else "1")
 
 
 def _git_commit() -> str | None:
@@ -549,6 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--screenshots", default=None, help="folder for a full-page PNG of every page")
     check.set_defaults(run=_check_book)
     args = parser.parse_args(argv)
+    _choose_kernels(args.stage)
     args.run(args)
     return 0
 

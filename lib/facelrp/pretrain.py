@@ -20,7 +20,7 @@ from sklearn.model_selection import train_test_split
 from . import vgg
 from .datasets import caffe_preprocess
 
-__all__ = ["pretrain_trunk", "recalibrate_batchnorm", "set_determinism"]
+__all__ = ["onednn_enabled", "pretrain_trunk", "recalibrate_batchnorm", "set_determinism"]
 
 #: With ``augment``: the largest random shift, as a share of the image side.
 AUGMENT_SHIFT = 0.125
@@ -32,6 +32,18 @@ def set_determinism(seed: int) -> None:
 
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def onednn_enabled() -> bool | None:
+    """Whether TensorFlow runs oneDNN's CPU kernels (``TF_ENABLE_ONEDNN_OPTS``, set before
+    TensorFlow is imported; by default on only on CPUs with AVX-512 or newer). The two
+    kernel sets round differently, so a trunk's bits depend on which one trained it.
+    None if this TensorFlow cannot say."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # the flag TensorFlow itself reads
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def recalibrate_batchnorm(model, x: np.ndarray, *, n: int = 1024, seed: int = 0) -> None:
@@ -139,7 +151,7 @@ def pretrain_trunk(
     state = _Checkpoint(checkpoint, trained, optimizer, settings={
         "spec": vgg.spec_dict(spec), "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
         "dropout": dropout, "weight_decay": weight_decay, "augment": augment, "holdout": holdout, "seed": seed,
-        "data_sha256": _data_sha256(images, labels),
+        "data_sha256": _data_sha256(images, labels), "onednn": onednn_enabled(),
     })
     from tqdm.auto import tqdm
 
@@ -182,6 +194,7 @@ def pretrain_trunk(
         "train_seconds": round(state.seconds, 1),
         **({"resumed_at_epochs": state.resumed_at} if state.resumed_at else {}),
         "tensorflow": tf.__version__,
+        "onednn": onednn_enabled(),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
     }
     return vgg.trunk_of(folded), record
@@ -232,9 +245,11 @@ class _Checkpoint:
         changed = sorted(k for k in set(saved["settings"]) | set(self.settings)
                          if saved["settings"].get(k) != self.settings.get(k))
         if changed:
+            kernels = (f", or set TF_ENABLE_ONEDNN_OPTS={int(bool(saved['settings'].get('onednn')))} as when it "
+                       f"was made" if "onednn" in changed else "")
             raise ValueError(
                 f"{self.folder}: a checkpoint of another pretraining (it differs in {', '.join(changed)}); "
-                f"delete the folder to start this one from scratch")
+                f"delete the folder to start this one from scratch{kernels}")
         optimizer.build(model.trainable_variables)  # its slots must exist to be restored into
         self._tf.read(str(self.folder / saved["checkpoint"])).assert_existing_objects_matched()
         self.epoch, self.history, self.seconds = saved["epoch"], saved["history"], saved["seconds"]
