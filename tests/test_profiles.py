@@ -6,7 +6,7 @@ from facelrp.profiles import PROFILE_NAMES, load_profile
 def test_the_three_profiles_load():
     smoke, demo, paper = (load_profile(n) for n in PROFILE_NAMES)
     assert smoke.faces["n_male"] + smoke.faces["n_female"] == 12 and smoke.faces["size"] == 32
-    assert (demo.faces["n_male"], demo.faces["n_female"], demo.faces["size"]) == (44, 57, 64)
+    assert (demo.faces["n_male"], demo.faces["n_female"], demo.faces["size"]) == (44, 57, 128)
     assert paper.faces["source"] == "folder" and paper.faces["size"] == 224
     assert smoke.stand_in and demo.stand_in and not paper.stand_in
     assert "stand-ins" in demo.setting and "paper's data" in paper.setting

@@ -1,6 +1,6 @@
 """Gated inference graphs: ConvNet-AIG and the interpretable-inference-graph loss (Garg et al.).
 
-A small ResNet of basic blocks for the demo's 64-pixel faces, with a gate on every block
+A small ResNet of basic blocks for 64-pixel faces (the chapter renders its own), with a gate on every block
 (Veit & Belongie's ConvNet-AIG): global average pooling, two dense layers, and a two-way
 Gumbel-softmax sample that is hard (0/1) in the forward pass and soft in the gradient
 (straight-through). A closed gate skips the block's residual branch: the block's output

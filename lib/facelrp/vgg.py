@@ -54,7 +54,7 @@ class TrunkSpec:
     fc_width : units of ``fc1`` and ``fc2`` (VGG-16: 4096)
     block5_width : channel multiplier of block 5 alone (default: `width`). Block 5's
         output is what ``flatten`` passes to ``fc1``: (input_size / 32)^2 x its channels,
-        25,088 values in VGG-16 at 224 px but 512 at a quarter width on 64 px (the demo) and 2,048 on 128 px.
+        25,088 values in VGG-16 at 224 px but 2,048 at a quarter width on 128 px (the demo) and 512 on 64 px.
     """
 
     width: float = 1.0
