@@ -10,7 +10,7 @@ the trunk's resolution, the readouts' 80/20 split) at block4_pool, flatten and f
 the validation accuracies of the demo's fine-tuned models (its finetune settings, seeds
 0-4: the figures issue 4 asks to reach 98 %). ``--trunk`` evaluates trunk files instead
 (a shipped one, or one `make pretrain` made), without pretraining; ``--frozen`` and
-``--learning-rate``, ``--finetune-epochs`` and ``--finetune-batch`` change the
+``--learning-rate``, ``--schedule``, ``--finetune-epochs`` and ``--finetune-batch`` change the
 fine-tuning from the demo's:
 
     python benchmarks/trunk_transfer.py --trunk weights/demo-imagenet.h5 --C 0.1 1 10
@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from facelrp import datasets, finetune, objects, pretrain, vgg
-from facelrp.profiles import load_profile
+from facelrp.profiles import SCHEDULES, load_profile
 
 VARIANTS = {
     "base": {"width": 0.25, "input_size": 64, "fc_width": 1024},  # the demo profile's spec
@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, help="fine-tuning's Adam rate (default: the demo's)")
     parser.add_argument("--finetune-epochs", type=int, help="fine-tuning's epochs (default: the demo's)")
     parser.add_argument("--finetune-batch", type=int, help="fine-tuning's batch size (default: the demo's)")
+    parser.add_argument("--schedule", choices=list(SCHEDULES), help="fine-tuning's rate schedule (default: the demo's)")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -85,7 +86,7 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     demo = load_profile("demo")
     changes = {"frozen": args.frozen, "learning_rate": args.learning_rate, "epochs": args.finetune_epochs,
-               "batch_size": args.finetune_batch}
+               "batch_size": args.finetune_batch, "schedule": args.schedule}
     settings = {**demo.finetune, **{k: v for k, v in changes.items() if v is not None}}
     for path in args.trunk:
         trunk, record = vgg.load_trunk(path), json.loads(path.with_suffix(".json").read_text())
@@ -122,13 +123,13 @@ def evaluate(trunk, settings: dict, C: list[float]) -> dict:
     layer = finetune.feature_layer(settings)
     features = finetune.trunk_features(trunk, faces, layer=layer)
     hidden = finetune.hidden_weights(trunk, layer)
-    row["fine-tuning"] = {k: settings[k] for k in ("epochs", "batch_size", "learning_rate")} | {"frozen": settings.get("frozen", "trunk")}
+    options = finetune.training_options(settings)
+    row["fine-tuning"] = options | {"frozen": settings.get("frozen", "trunk")}
     for task in finetune.TASKS:
         targets, n_classes = finetune.task_labels(faces, task)
         row[f"models/{task}"] = [
-            round(finetune.train_readout(features, targets, n_classes, train, val, epochs=settings["epochs"],
-                                         batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
-                                         seed=seed, hidden=hidden)[1]["validation_accuracy"], 3)
+            round(finetune.train_readout(features, targets, n_classes, train, val, seed=seed, hidden=hidden,
+                                         **options)[1]["validation_accuracy"], 3)
             for seed in settings["seeds"]
         ]
     return row

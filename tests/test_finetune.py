@@ -51,6 +51,35 @@ def test_readout_learns_separable_classes_and_seed_sets_the_init():
     assert np.array_equal(same[0], again[0]) and not np.array_equal(same[0], other[0])
 
 
+def test_cosine_schedule_starts_at_the_rate_and_halves_it_halfway():
+    # one batch per epoch, so epoch k is Adam's step k: the first step is the same under
+    # both schedules; at step 1 of 2 the cosine rate is half the rate, and Adam's step is
+    # linear in its rate, so the second update is half the constant schedule's
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    feats = (rng.normal(0, 3, (3, 6))[labels] + rng.normal(0, 0.5, (60, 6))).astype(np.float32)
+    train, val = np.arange(0, 60, 2), np.arange(1, 60, 2)
+    run = lambda epochs, schedule: finetune.train_readout(  # noqa: E731
+        feats, labels, 3, train, val, epochs=epochs, batch_size=64, learning_rate=1e-2, seed=0, schedule=schedule)[0][0]
+    first = run(1, "constant")
+    np.testing.assert_allclose(run(1, "cosine"), first, atol=1e-6)
+    constant, cosine = run(2, "constant") - first, run(2, "cosine") - first
+    assert np.abs(constant).max() > 1e-3
+    np.testing.assert_allclose(cosine, 0.5 * constant, atol=1e-5)
+    with pytest.raises(ValueError, match=r"schedule 'step' is not one of \['constant', 'cosine'\]"):
+        run(1, "step")
+
+
+def test_training_options_come_from_the_profile():
+    from facelrp.profiles import load_profile
+
+    demo = load_profile("demo").finetune
+    options = finetune.training_options(demo)
+    assert options == {"epochs": demo["epochs"], "batch_size": demo["batch_size"],
+                       "learning_rate": demo["learning_rate"], "schedule": demo.get("schedule", "constant")}
+    assert finetune.training_options({"epochs": 1, "batch_size": 2, "learning_rate": 0.1})["schedule"] == "constant"
+
+
 def test_assembled_model_equals_readout_on_features(trunk, smoke_faces):
     rng = np.random.default_rng(0)
     weights = [rng.normal(size=(16, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)]

@@ -36,3 +36,12 @@ def test_bad_frozen_setting_names_the_file_and_the_choices(tmp_path):
     with pytest.raises(ValueError, match=r"profiles.yml: profile 'x' finetune.frozen 'everything' is not one of "
                                          r"\['convolutions', 'trunk'\]"):
         load_profile("x", path)
+
+
+def test_bad_schedule_names_the_file_and_the_choices(tmp_path):
+    path = tmp_path / "profiles.yml"
+    path.write_text("x:\n  description: d\n  stand_in: true\n  faces: {source: synthetic}\n  trunks: {source: real}\n"
+                    "  finetune: {frozen: convolutions, schedule: linear}\n")
+    with pytest.raises(ValueError, match=r"profiles.yml: profile 'x' finetune.schedule 'linear' is not one of "
+                                         r"\['constant', 'cosine'\]"):
+        load_profile("x", path)

@@ -21,13 +21,16 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from .datasets import GENDERS, FaceDataset, caffe_preprocess
+from .profiles import FROZEN, SCHEDULES
 
 __all__ = [
     "TASKS",
+    "SCHEDULES",
     "FROZEN",
     "feature_layer",
     "feature_extractor",
     "hidden_weights",
+    "layers_after",
     "head_logits",
     "ModelKey",
     "model_keys",
@@ -35,6 +38,7 @@ __all__ = [
     "split",
     "trunk_features",
     "train_readout",
+    "training_options",
     "assemble",
     "set_trained_layers",
     "load_features",
@@ -49,9 +53,6 @@ __all__ = [
 
 #: The two fine-tuning tasks of the paper.
 TASKS = ("gender", "identity")
-
-#: What fine-tuning leaves frozen -> the trunk output the trained layers read.
-FROZEN = {"convolutions": "flatten", "trunk": "fc2"}
 
 #: The trunk outputs `layer_probes` reads by default: the last three pools and both
 #: hidden layers, the path a frozen trunk's information takes to the readout.
@@ -125,13 +126,22 @@ def feature_extractor(trunk, layer: str = "fc2"):
     return keras.Model(trunk.input, trunk.get_layer(layer).output, name=f"{trunk.name}_to_{layer}")
 
 
+def layers_after(model, layer: str) -> list:
+    """The layers of `model` after its layer named `layer`: what fine-tuning trains when
+    `layer` is the last frozen one (``flatten``: fc1, fc2 and, in a fine-tuned model, the
+    readout ``predictions``)."""
+    names = [lay.name for lay in model.layers]
+    if layer not in names:
+        raise ValueError(f"model {model.name} has no layer {layer!r}")
+    return model.layers[names.index(layer) + 1:]
+
+
 def hidden_weights(trunk, layer: str = "fc2") -> list[list[np.ndarray]]:
     """[kernel, bias] of each of the trunk's dense layers after `layer` (for ``flatten``:
     ``fc1`` and ``fc2``): where fine-tuning with frozen convolutions starts from."""
     from tensorflow import keras
 
-    names = [lay.name for lay in trunk.layers]
-    after = trunk.layers[names.index(layer) + 1:]
+    after = layers_after(trunk, layer)
     for lay in after:
         if not isinstance(lay, keras.layers.Dense) or lay.activation.__name__ != "relu":
             raise ValueError(f"trunk {trunk.name}: layer {lay.name} after {layer} is not a ReLU Dense layer; "
@@ -168,6 +178,7 @@ def train_readout(
     learning_rate: float = 1e-3,
     seed: int = 0,
     hidden=(),
+    schedule: str = "constant",
 ) -> tuple[list[np.ndarray], dict]:
     """Train a new linear readout (Keras Dense, softmax cross-entropy, Adam) on frozen
     features, and with it the ReLU layers `hidden` if any are given.
@@ -175,6 +186,9 @@ def train_readout(
     The readout's initial weights (Glorot uniform) and the batch order are set by `seed`.
     `hidden` is [kernel, bias] per layer between the features and the readout (from
     `hidden_weights`); those layers start from these weights and are trained too.
+    `schedule` is Adam's rate over the run: ``constant``, or ``cosine`` (from
+    `learning_rate` down to 0 at the last step, so the run ends settled rather than
+    wherever the last epoch's steps left it).
 
     Returns
     -------
@@ -196,6 +210,11 @@ def train_readout(
     readout = keras.Sequential(layers, name="readout")
     for i, pair in enumerate(hidden):
         readout.get_layer(f"hidden{i}").set_weights(pair)
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule {schedule!r} is not one of {list(SCHEDULES)}")
+    if schedule == "cosine":
+        steps = epochs * -(-len(train) // batch_size)
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(steps, 1))
     readout.compile(
         # the legacy Adam works in graph mode too (the model notebooks run in graph mode
         # for iNNvestigate); Keras 2.14's new optimizers do not
@@ -217,6 +236,13 @@ def train_readout(
         "validation_accuracy": float((logits_val.argmax(1) == labels[val]).mean()),
     }
     return weights, history
+
+
+def training_options(settings: dict) -> dict:
+    """`train_readout`'s keyword arguments from a profile's ``finetune`` settings (all but
+    the seed and the hidden layers)."""
+    return {"epochs": settings["epochs"], "batch_size": settings["batch_size"],
+            "learning_rate": settings["learning_rate"], "schedule": settings.get("schedule", "constant")}
 
 
 def assemble(trunk, weights: list[np.ndarray], *, name: str = "model"):

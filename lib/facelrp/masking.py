@@ -108,8 +108,9 @@ class Readout:
     @classmethod
     def from_model(cls, model, name: str, trunk: str, labels: np.ndarray, *, layer: str = "fc2") -> "Readout":
         """The layers of `model` after its frozen `layer` (see `finetune.feature_layer`)."""
-        names = [lay.name for lay in model.layers]
-        after = model.layers[names.index(layer) + 1:]
+        from .finetune import layers_after
+
+        after = layers_after(model, layer)
         if not after or after[-1].name != "predictions":
             raise ValueError(f"model {name}: no readout named 'predictions' after layer {layer}")
         hidden = tuple(tuple(lay.get_weights()) for lay in after[:-1])

@@ -117,9 +117,8 @@ def finetune_and_explain(trunk, data: FaceDataset, parts: tuple[str, ...], setti
     train, val = train_test_split(index, test_size=validation, stratify=data.identity, random_state=seed)
     n_classes = int(data.identity.max()) + 1
     weights, history = finetune.train_readout(
-        features, data.identity, n_classes, train, val, epochs=settings["epochs"],
-        batch_size=settings["batch_size"], learning_rate=settings["learning_rate"], seed=seed,
-        hidden=finetune.hidden_weights(trunk, layer),
+        features, data.identity, n_classes, train, val, seed=seed, hidden=finetune.hidden_weights(trunk, layer),
+        **finetune.training_options(settings),
     )
     model = finetune.assemble(trunk, weights, name="planted")
     maps, explained = relevance.relevance_maps(model, x[val])

@@ -8,13 +8,17 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["PROFILE_NAMES", "TRUNK_SOURCES", "Profile", "load_profile"]
+__all__ = ["FROZEN", "SCHEDULES", "PROFILE_NAMES", "TRUNK_SOURCES", "Profile", "load_profile"]
 
 _FILE = Path(__file__).with_name("profiles.yml")
 PROFILE_NAMES = ("smoke", "demo", "paper")
 _FACE_SOURCES = ("synthetic", "folder")
 _TRUNK_SOURCES = ("pretrain", "shipped", "real")
-_FROZEN = ("convolutions", "trunk")  # finetune.frozen: see facelrp.finetune.FROZEN
+# finetune.frozen -> the last frozen layer of the trunk, whose output the fine-tuning reads:
+# "convolutions" trains fc1, fc2 and a new readout (paper section 2.2), "trunk" the readout alone
+FROZEN = {"convolutions": "flatten", "trunk": "fc2"}
+# finetune.schedule: Adam's rate over a fine-tuning run (see facelrp.finetune.train_readout)
+SCHEDULES = ("constant", "cosine")
 # two classes told apart by the brows only (shape and tone), as "gender carried only by the
 # brows": with frozen trunks at 64 px, finer plants (8 classes by nose and mouth) were not
 # learnable from a few hundred images (readouts at chance)
@@ -126,9 +130,13 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
             f"{path}: profile {name!r} trunks.source {trunk_source!r} is not one of {list(_TRUNK_SOURCES)}"
         )
     frozen = entry["finetune"].get("frozen", "trunk")
-    if frozen not in _FROZEN:
-        raise ValueError(f"{path}: profile {name!r} finetune.frozen {frozen!r} is not one of {list(_FROZEN)} "
+    if frozen not in FROZEN:
+        raise ValueError(f"{path}: profile {name!r} finetune.frozen {frozen!r} is not one of {list(FROZEN)} "
                          "(convolutions: fc1, fc2 and the readout are trained; trunk: the readout alone)")
+    schedule = entry["finetune"].get("schedule", "constant")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"{path}: profile {name!r} finetune.schedule {schedule!r} is not one of {list(SCHEDULES)} "
+                         "(constant: Adam's rate throughout; cosine: decayed to 0 over the run)")
     observers = {**_SIMULATED_OBSERVERS, **entry.get("observers", {})}
     if observers["source"] not in ("simulated", "file") or (observers["source"] == "file" and "file" not in observers):
         raise ValueError(f"{path}: profile {name!r} observers must be 'source: simulated' or 'source: file' with 'file: <csv>'")

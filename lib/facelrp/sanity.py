@@ -141,8 +141,7 @@ def shuffled_readout_model(path, features: np.ndarray, labels: np.ndarray, n_cla
     shuffled[train] = np.random.default_rng(seed).permutation(labels[train])
     model = randomised_model(path, None)
     weights, history = finetune.train_readout(
-        features, shuffled, n_classes, train, val, epochs=settings["epochs"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], seed=seed, hidden=hidden,
+        features, shuffled, n_classes, train, val, seed=seed, hidden=hidden, **finetune.training_options(settings),
     )
     finetune.set_trained_layers(model, weights)
     return model, history
