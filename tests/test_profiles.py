@@ -29,19 +29,13 @@ def test_results_dir_follows_the_environment(monkeypatch, tmp_path):
     assert load_profile("smoke").results_dir() == tmp_path / "smoke"
 
 
-def test_bad_frozen_setting_names_the_file_and_the_choices(tmp_path):
+@pytest.mark.parametrize("finetune, message", [
+    ("{frozen: everything}", r"finetune.frozen 'everything' is not one of \['convolutions', 'trunk'\]"),
+    ("{frozen: convolutions, schedule: linear}", r"finetune.schedule 'linear' is not one of \['constant', 'cosine'\]"),
+])
+def test_bad_finetune_setting_names_the_file_and_the_choices(tmp_path, finetune, message):
     path = tmp_path / "profiles.yml"
     path.write_text("x:\n  description: d\n  stand_in: true\n  faces: {source: synthetic}\n  trunks: {source: real}\n"
-                    "  finetune: {frozen: everything}\n")
-    with pytest.raises(ValueError, match=r"profiles.yml: profile 'x' finetune.frozen 'everything' is not one of "
-                                         r"\['convolutions', 'trunk'\]"):
-        load_profile("x", path)
-
-
-def test_bad_schedule_names_the_file_and_the_choices(tmp_path):
-    path = tmp_path / "profiles.yml"
-    path.write_text("x:\n  description: d\n  stand_in: true\n  faces: {source: synthetic}\n  trunks: {source: real}\n"
-                    "  finetune: {frozen: convolutions, schedule: linear}\n")
-    with pytest.raises(ValueError, match=r"profiles.yml: profile 'x' finetune.schedule 'linear' is not one of "
-                                         r"\['constant', 'cosine'\]"):
+                    f"  finetune: {finetune}\n")
+    with pytest.raises(ValueError, match=r"profiles.yml: profile 'x' " + message):
         load_profile("x", path)
