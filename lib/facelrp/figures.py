@@ -118,11 +118,17 @@ def figure1ab(kernels: dict, shares: dict | None = None) -> plt.Figure:
     shares : {title: (n,) array}, optional low-frequency shares shown under each kernel
     """
     columns = 8
-    fig = plt.figure(figsize=(9.5, 0.4 + 1.25 * max(int(np.ceil(len(k) / columns)) for k in kernels.values())))
-    outer = fig.add_gridspec(1, len(kernels), wspace=0.12)
+    width, rows, wspace, hspace = 9.5, max(int(np.ceil(len(k) / columns)) for k in kernels.values()), 0.08, 0.5
+    # the height that fits square kernels of the width the columns leave (title and labels apart)
+    panel_width = 0.96 * width / (len(kernels) + 0.12 * (len(kernels) - 1))
+    cell = panel_width / (columns + wspace * (columns - 1))
+    height = 0.45 + 0.2 + rows * cell + (rows - 1) * hspace * cell
+    fig = plt.figure(figsize=(width, height))
+    outer = fig.add_gridspec(1, len(kernels), wspace=0.12, left=0.02, right=0.98, top=1 - 0.45 / height,
+                             bottom=0.2 / height)
     for panel, (title, stack) in enumerate(kernels.items()):
         rows = int(np.ceil(len(stack) / columns))
-        inner = outer[panel].subgridspec(rows, columns, wspace=0.08, hspace=0.35)
+        inner = outer[panel].subgridspec(rows, columns, wspace=wspace, hspace=hspace)
         order = np.argsort(-shares[title]) if shares else np.arange(len(stack))
         for cell, k in enumerate(order):
             ax = fig.add_subplot(inner[cell // columns, cell % columns])
