@@ -121,8 +121,8 @@ def figure1ab(kernels: dict, shares: dict | None = None) -> plt.Figure:
     width, rows, wspace, hspace = 9.5, max(int(np.ceil(len(k) / columns)) for k in kernels.values()), 0.08, 0.5
     # the height that fits square kernels of the width the columns leave (title and labels apart)
     panel_width = 0.96 * width / (len(kernels) + 0.12 * (len(kernels) - 1))
-    cell = panel_width / (columns + wspace * (columns - 1))
-    height = 0.45 + 0.2 + rows * cell + (rows - 1) * hspace * cell
+    side = panel_width / (columns + wspace * (columns - 1))
+    height = 0.45 + 0.2 + rows * side + (rows - 1) * hspace * side
     fig = plt.figure(figsize=(width, height))
     outer = fig.add_gridspec(1, len(kernels), wspace=0.12, left=0.02, right=0.98, top=1 - 0.45 / height,
                              bottom=0.2 / height)
