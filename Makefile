@@ -20,8 +20,8 @@ setup: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt -e .
+	"$(BIN)/pip" install --quiet --upgrade pip
+	"$(BIN)/pip" install --quiet -r requirements.txt -e .
 	touch $@
 
 pipeline: $(STAMP)

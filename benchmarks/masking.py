@@ -15,7 +15,8 @@ import time
 import numpy as np
 
 from facelrp import datasets, finetune, masking, vgg
-from facelrp.profiles import PROFILE_NAMES, load_profile
+from facelrp.artifacts import Results
+from facelrp.profiles import PROFILE_NAMES, TRUNK_SOURCES, load_profile
 
 
 def main() -> None:
@@ -25,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
 
     profile = load_profile(args.profile)
-    front = datasets.FaceDataset.load(profile.results_dir() / "data" / "faces.npz").frontal()
+    front = datasets.FaceDataset.load(Results(profile).faces).frontal()
     x = datasets.caffe_preprocess(front.images)
     models, readouts, orders, _ = masking.load_models(profile, front)
     orders["random"] = masking.random_order(len(x), x.shape[1] * x.shape[2])
@@ -34,7 +35,7 @@ def main() -> None:
         orders = {name: orders[name] for name in names}
     layer = finetune.feature_layer(profile.finetune)  # the frozen part each trunk runs
     trunks = {source: finetune.feature_extractor(vgg.profile_trunk(profile, source)[0], layer)
-              for source in ("imagenet", "vggface")}
+              for source in TRUNK_SOURCES}
 
     for model in models[:1]:  # warm up TensorFlow's kernels outside the timings
         model.predict(x, verbose=0)

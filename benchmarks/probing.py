@@ -14,6 +14,7 @@ import resource
 import time
 
 from facelrp import datasets, probing, vgg
+from facelrp.artifacts import Results
 from facelrp.profiles import PROFILE_NAMES, TRUNK_SOURCES, load_profile
 
 
@@ -30,7 +31,7 @@ def main() -> None:
 
     profile = load_profile(args.profile)
     settings = profile.probing
-    path = profile.results_dir() / "probing" / "faces.npz"
+    path = Results(profile).probe_faces
     if path.is_file():
         data = datasets.FaceDataset.load(path)
     else:

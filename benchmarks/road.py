@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from facelrp import datasets, finetune, masking
+from facelrp.artifacts import Results
 from facelrp.fills import ImageFill
 from facelrp.profiles import PROFILE_NAMES, load_profile
 
@@ -26,10 +27,10 @@ def main() -> None:
     args = parser.parse_args()
 
     profile = load_profile(args.profile)
-    results = profile.results_dir()
-    front = datasets.FaceDataset.load(results / "data" / "faces.npz").frontal()
+    results = Results(profile)
+    front = datasets.FaceDataset.load(results.faces).frontal()
     key = finetune.model_keys(profile)[0]
-    maps = finetune.load_run(results / "models" / key.name)[0]["maps"]
+    maps = finetune.load_run(results.model(key.name))[0]["maps"]
     n, h, w = front.images.shape
     orders = [masking.pixel_order(maps)] + [masking.random_order(n, h * w, seed=s) for s in range(args.masks - 1)]
     counts = masking.n_masked(masking.LEVELS, h * w)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from facelrp import datasets, finetune, objects, pretrain, vgg
+from facelrp import datasets, finetune, objects, pretrain, probing, vgg
 from facelrp.profiles import SCHEDULES, load_profile
 
 VARIANTS = {
@@ -116,7 +116,7 @@ def evaluate(trunk, settings: dict, C: list[float]) -> dict:
     accuracies (`settings`: the profile's finetune) on the demo's faces at the trunk's size."""
     faces = datasets.synthetic_vpnl(size=trunk.input_shape[1], seed=0)
     train, val = finetune.split(faces, seed=settings["split_seed"])
-    table = pd.concat([finetune.layer_probes(trunk, faces, train, val, layers=LAYERS, C=c, max_features=None)
+    table = pd.concat([probing.layer_probes(trunk, faces, train, val, layers=LAYERS, C=c, max_features=None)
                        for c in C])
     best = table.groupby(["layer", "task"], sort=False)["accuracy"].max()
     row = {f"{layer}/{task}": round(accuracy, 3) for (layer, task), accuracy in best.items()}

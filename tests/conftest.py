@@ -16,3 +16,33 @@ def smoke_faces():
 def identities():
     """A few identities, alternating female and male."""
     return faces.sample_identities(np.array([0, 1, 0, 1, 0, 1]), np.random.default_rng(3))
+
+
+@pytest.fixture
+def edited_profile(tmp_path):
+    """Write the package's smoke profile, edited, as profile 'x' of a profiles.yml in
+    `tmp_path`; returns that file. ``edited_profile({"finetune.schedul": "cosine"})`` sets a
+    (dotted) key, a value of None deletes it."""
+    from pathlib import Path
+
+    import yaml
+
+    import facelrp
+
+    def write(edits: dict) -> Path:
+        entries = yaml.safe_load((Path(facelrp.__file__).with_name("profiles.yml")).read_text())
+        entry = entries["smoke"]
+        for dotted, value in edits.items():
+            *parents, last = dotted.split(".")
+            section = entry
+            for name in parents:
+                section = section.setdefault(name, {})
+            if value is None:
+                del section[last]
+            else:
+                section[last] = value
+        path = tmp_path / "profiles.yml"
+        path.write_text(yaml.safe_dump({"x": entry}))
+        return path
+
+    return write

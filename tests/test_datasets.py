@@ -126,7 +126,7 @@ def test_identity_without_frontal_view(tmp_path):
 
 def test_bad_view_value(tmp_path):
     folder = _write_folder(tmp_path / "faces", GOOD[:3] + [("b_right.png", "ben", "male", "left")])
-    with pytest.raises(DatasetError, match="row 5: view_deg 'left' is not a number of degrees"):
+    with pytest.raises(DatasetError, match="row 5: view_deg 'left' is not a finite number of degrees"):
         datasets.load_folder(folder)
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from facelrp import finetune, vgg
+from facelrp import finetune, probing, vgg
 from facelrp.datasets import caffe_preprocess
 
 TINY = vgg.TrunkSpec(width=1 / 16, input_size=32, fc_width=16)
@@ -106,8 +106,8 @@ def test_layer_probes_find_what_a_later_layer_throws_away(smoke_faces):
     fc2 = model.get_layer("fc2")
     fc2.set_weights([np.zeros_like(w) for w in fc2.get_weights()])
     train, val = finetune.split(smoke_faces, seed=0)
-    table = finetune.layer_probes(model, smoke_faces, train, val, max_features=100)
-    assert list(table.layer) == [layer for layer in finetune.DEPTH_LAYERS for _ in finetune.TASKS]
+    table = probing.layer_probes(model, smoke_faces, train, val, max_features=100)
+    assert list(table.layer) == [layer for layer in probing.DEPTH_LAYERS for _ in finetune.TASKS]
     width = table.drop_duplicates("layer").set_index("layer")
     # block3_pool of the tiny trunk is 4 x 4 x 16 = 256 values, pooled 2 x 2 to 64 here
     assert width.loc["block3_pool", "features"] == 64 and width.loc["block3_pool", "pool"] == 2
@@ -119,9 +119,9 @@ def test_layer_probes_find_what_a_later_layer_throws_away(smoke_faces):
 
 def test_layer_probe_at_fc2_is_the_linear_probe_on_the_features(trunk, smoke_faces):
     train, val = finetune.split(smoke_faces, seed=0)
-    table = finetune.layer_probes(trunk, smoke_faces, train, val, layers=("fc2",), tasks=("gender",))
+    table = probing.layer_probes(trunk, smoke_faces, train, val, layers=("fc2",), tasks=("gender",))
     labels, _ = finetune.task_labels(smoke_faces, "gender")
-    expected = finetune.linear_probe(finetune.trunk_features(trunk, smoke_faces), labels, train, val)
+    expected = probing.linear_probe(finetune.trunk_features(trunk, smoke_faces), labels, train, val)
     assert table.accuracy.tolist() == pytest.approx([expected], abs=1e-9)
 
 

@@ -131,3 +131,39 @@ def test_heatmap_and_easy_hard_images_on_constructed_gates():
     np.testing.assert_allclose(gates.gate_heatmap(g, values), [[1, 0.5, 1], [0.5, 0, 0.5]])
     identity = np.array([7, 7, 8, 8])
     assert gates.easy_and_hard(g, identity) == {7: (0, 1), 8: (2, 2)}  # identity 8: a tie, first image
+
+
+def test_attribute_estimation_reads_imposed_masks_and_learned_centroids():
+    n_blocks = 6
+    rng = np.random.default_rng(0)
+    gender = rng.integers(0, 2, 40)
+    hair = rng.integers(0, 2, 40)
+    imposed = gates.variant_settings("iig-gender", n_blocks)["iig"][0][1]  # (2, blocks)
+    # iig-gender: every image opens exactly its gender's mask; aig: blocks 1 and 2 open by hair
+    iig = imposed[gender].astype(float)
+    aig = np.ones((40, n_blocks))
+    aig[:, 1], aig[:, 2] = hair, 1 - hair
+    train, test = np.arange(20), np.arange(20, 40)
+    runs = {("iig-gender", 0): {"gates": iig[test], "train_gates": iig[train]},
+            ("aig-0.5", 0): {"gates": aig[test], "train_gates": aig[train]},
+            ("resnet", 0): {"gates": np.ones((20, n_blocks)), "train_gates": np.ones((20, n_blocks))}}
+    table = gates.attribute_estimation(runs, {"gender": gender, "hair_length": hair}, train, test, n_blocks)
+    table = table.set_index(["variant", "attribute"])
+    assert "resnet" not in table.index.get_level_values("variant")
+    assert table.loc[("iig-gender", "gender"), "masks"] == "imposed (IIG)"
+    assert table.loc[("iig-gender", "gender"), "accuracy"] == 100.0
+    assert table.loc[("aig-0.5", "hair_length"), "masks"] == "learned centroids"
+    assert table.loc[("aig-0.5", "hair_length"), "accuracy"] == 100.0
+    share = gender[test].mean()
+    assert table.loc[("aig-0.5", "gender"), "majority class"] == pytest.approx(100 * max(share, 1 - share))
+
+
+def test_run_table_averages_the_seeds_of_each_variant():
+    records = {("resnet", 0): {"accuracy": 0.5, "mean_gflops": 2.0, "train_seconds": 60},
+               ("resnet", 1): {"accuracy": 0.7, "mean_gflops": 2.0, "train_seconds": 120},
+               ("aig-0.4", 0): {"accuracy": 0.6, "mean_gflops": 1.0, "train_seconds": 30}}
+    table = gates.run_table(records)
+    assert table.index.tolist() == ["resnet", "aig-0.4"]
+    assert table.loc["resnet", "accuracy"] == pytest.approx(60.0)
+    assert table.loc["resnet", "accuracy_sd"] == pytest.approx(np.std([50, 70], ddof=1))
+    assert table.loc["resnet", "minutes"] == pytest.approx(1.5) and np.isnan(table.loc["aig-0.4", "gflops_sd"])

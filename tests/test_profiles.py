@@ -29,13 +29,10 @@ def test_results_dir_follows_the_environment(monkeypatch, tmp_path):
     assert load_profile("smoke").results_dir() == tmp_path / "smoke"
 
 
-@pytest.mark.parametrize("finetune, message", [
-    ("{frozen: everything}", r"finetune.frozen 'everything' is not one of \['convolutions', 'trunk'\]"),
-    ("{frozen: convolutions, schedule: linear}", r"finetune.schedule 'linear' is not one of \['constant', 'cosine'\]"),
+@pytest.mark.parametrize("edits, message", [
+    ({"finetune.frozen": "everything"}, r"finetune.frozen 'everything' is not one of \['convolutions', 'trunk'\]"),
+    ({"finetune.schedule": "linear"}, r"finetune.schedule 'linear' is not one of \['constant', 'cosine'\]"),
 ])
-def test_bad_finetune_setting_names_the_file_and_the_choices(tmp_path, finetune, message):
-    path = tmp_path / "profiles.yml"
-    path.write_text("x:\n  description: d\n  stand_in: true\n  faces: {source: synthetic}\n  trunks: {source: real}\n"
-                    f"  finetune: {finetune}\n")
+def test_bad_finetune_setting_names_the_file_and_the_choices(edited_profile, edits, message):
     with pytest.raises(ValueError, match=r"profiles.yml: profile 'x' " + message):
-        load_profile("x", path)
+        load_profile("x", edited_profile(edits))

@@ -233,7 +233,7 @@ def test_trunk_file_roundtrip_and_tamper_check(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["trunk.h5", "trunk.json"]
     with open(path, "ab") as handle:
         handle.write(b"\0")
-    with pytest.raises(WeightsError, match="differs from the recorded .*restore it"):
+    with pytest.raises(WeightsError, match=r"differs from its record trunk\.json .*restore it"):
         vgg.load_trunk(path)
 
 

@@ -10,7 +10,7 @@ import jupytext
 import nbformat
 import papermill
 
-__all__ = ["execute_page", "PageError"]
+__all__ = ["execute_page", "write_toc", "glued_values", "PageError"]
 
 
 class PageError(RuntimeError):
@@ -60,6 +60,33 @@ def execute_page(
         nbformat.write(result, executed)
         os.replace(executed, output)
     return output
+
+
+def write_toc(profile: str, out: str | os.PathLike, *, root: str | os.PathLike = ".") -> Path:
+    """The table of contents of `profile`'s book: the demo one (``<root>/_toc.yml``) with its
+    pages' folder ``results/demo/`` replaced by ``results/<profile>/``."""
+    text = (Path(root) / "_toc.yml").read_text().replace("results/demo/", f"results/{profile}/")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return out
+
+
+def glued_values(folder: str | os.PathLike) -> dict[str, str]:
+    """Every text value the executed pages in `folder` (and its sub-folders) glue into the
+    book, as ``"<page path>::<name>" -> text`` (the ``text/plain`` form the book renders
+    from; figures and other media are left out)."""
+    folder = Path(folder)
+    values = {}
+    for page in sorted(folder.rglob("*.ipynb")):
+        notebook = nbformat.read(page, as_version=4)
+        for cell in notebook.cells:
+            for output in cell.get("outputs", []):
+                name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+                text = output.get("data", {}).get("application/papermill.record/text/plain")
+                if name is not None and text is not None:
+                    values[f"{page.relative_to(folder).as_posix()}::{name}"] = text
+    return values
 
 
 def _set_title(notebook, title: str) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "vpnl_identities",
     "pretraining_faces",
     "load_folder",
+    "read_csv",
     "caffe_preprocess",
     "IMAGENET_BGR_MEAN",
 ]
@@ -157,17 +158,21 @@ class FaceDataset:
                 f"`python -m facelrp render-faces --profile <profile> --out {path}` "
                 "or run the pipeline (`make book`)"
             )
-        with np.load(path, allow_pickle=False) as data:
-            return cls(
-                images=data["images"],
-                identity=data["identity"],
-                gender=data["gender"],
-                view=data["view"],
-                identity_names=tuple(str(x) for x in data["identity_names"]),
-                parts=data["parts"] if "parts" in data else None,
-                identity_params=data["identity_params"] if "identity_params" in data else None,
-                provenance=json.loads(str(data["provenance"])),
-            )
+        data = store.load_npz(path)
+        missing = {"images", "identity", "gender", "view", "identity_names", "provenance"} - set(data)
+        if missing:
+            raise DatasetError(f"{path}: not a face set (it lacks {sorted(missing)}); make one with "
+                               "`python -m facelrp render-faces --profile <profile>`")
+        return cls(
+            images=data["images"],
+            identity=data["identity"],
+            gender=data["gender"],
+            view=data["view"],
+            identity_names=tuple(str(x) for x in data["identity_names"]),
+            parts=data.get("parts"),
+            identity_params=data.get("identity_params"),
+            provenance=json.loads(str(data["provenance"])),
+        )
 
 
 def _to_uint8(images: np.ndarray) -> np.ndarray:
@@ -329,7 +334,7 @@ def load_folder(
             f"{manifest_path}: manifest not found; write a CSV with the columns "
             f"{', '.join(MANIFEST_COLUMNS)} (one row per image) and save it there"
         )
-    table = pd.read_csv(manifest_path, dtype=str, keep_default_na=False)
+    table = read_csv(manifest_path, dtype=str, keep_default_na=False)
     missing = [c for c in MANIFEST_COLUMNS if c not in table.columns]
     if missing:
         raise DatasetError(
@@ -357,8 +362,8 @@ def load_folder(
         genders.append(words[label])
         try:
             views.append(int(round(float(row.view_deg))))
-        except ValueError:
-            raise DatasetError(f"{where}: view_deg {row.view_deg!r} is not a number of degrees") from None
+        except (ValueError, OverflowError):  # OverflowError: inf
+            raise DatasetError(f"{where}: view_deg {row.view_deg!r} is not a finite number of degrees") from None
         if not row.file.strip() or not row.identity.strip():
             raise DatasetError(f"{where}: empty file or identity")
 
@@ -434,7 +439,7 @@ def _read_image(folder: Path, name: str, size: int | None, manifest_path: Path, 
         )
     try:
         with Image.open(path) as img:
-            img = img.convert("L")
+            img = _to_grey8(img)
             if size is not None:
                 img = img.resize((size, size), Image.BILINEAR)
             return np.asarray(img, dtype=np.uint8)
@@ -442,6 +447,43 @@ def _read_image(folder: Path, name: str, size: int | None, manifest_path: Path, 
         raise DatasetError(
             f"{manifest_path} row {row}: image {path} cannot be read ({err}); replace it with a PNG or JPEG file"
         ) from None
+
+
+def _to_grey8(img: Image.Image) -> Image.Image:
+    """An image as 8-bit greyscale. 16-bit greyscale (PIL modes ``I;16*``, and ``I`` holding
+    16-bit values) is scaled by 255/65535, keeping its full range; PIL's own conversion
+    would clip every value above 255 to white."""
+    if img.mode.startswith("I;16") or img.mode == "I":
+        values = np.asarray(img, dtype=np.float64)
+        if values.min() < 0 or values.max() > 65535:
+            raise OSError(f"mode {img.mode} with values outside 0-65535")
+        return Image.fromarray(np.round(values * (255 / 65535)).astype(np.uint8), mode="L")
+    return img.convert("L")
+
+
+def read_csv(path: str | os.PathLike, **options) -> pd.DataFrame:
+    """`pandas.read_csv` of a user's file, its failures as one `DatasetError` naming the file
+    (and the row, as a spreadsheet numbers it: header = row 1) and the fix."""
+    import re
+
+    path = Path(path)
+    try:
+        return pd.read_csv(path, encoding="utf-8", **options)
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"{path}: the file is empty; it needs a header row and one row per entry") from None
+    except pd.errors.ParserError as error:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+        where = (f"{path}, row {found.group(2)}: {found.group(3)} values where the header has {found.group(1)}"
+                 if found else f"{path}: not a readable CSV file ({str(error).strip()})")
+        raise DatasetError(f"{where}; quote values that contain commas, or remove the extra ones") from None
+    except UnicodeDecodeError:
+        for row, line in enumerate(path.read_bytes().split(b"\n"), start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DatasetError(f"{path}, row {row}: byte {line[error.start:error.start + 1]!r} is not UTF-8 text; "
+                                   "save the file as UTF-8 (CSV UTF-8 in a spreadsheet's Save As)") from None
+        raise
 
 
 # --------------------------------------------------------------------------- network input

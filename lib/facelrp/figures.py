@@ -20,6 +20,15 @@ __all__ = [
     "figure3",
     "curve_panel",
     "curve_grid",
+    "figure5",
+    "figure6",
+    "ORDER_LINES",
+    "figure_r2",
+    "mark_no",
+    "pretraining_curves",
+    "ATTRIBUTE_VALUES",
+    "gate_heatmaps",
+    "easy_and_hard",
     "figure7ab",
     "figure7c",
     "placeholder",
@@ -364,6 +373,171 @@ def curve_grid(panels: list[dict], levels: np.ndarray, *, columns: int = 2) -> p
     return fig
 
 
+def figure5(binned: np.ndarray, random: np.ndarray, keys: list, levels: np.ndarray, chance: dict[str, float]) -> plt.Figure:
+    """Paper Figure 5: per task, each pretraining's destinations under their own masks
+    (same init.), the other seeds' masks (different init.) and random masks.
+
+    Parameters
+    ----------
+    binned : (destinations, bins, levels) `comparisons.sampled_curves` of the models' masks
+    random : (destinations, levels) the accuracy under the random masks
+    keys : the profile's models (the destinations, in order)
+    chance : task -> chance accuracy
+    """
+    from .comparisons import BINS
+
+    panels = []
+    for task in ("identity", "gender"):
+        panel = {}
+        for pretraining in ("imagenet", "vggface"):
+            dest = [j for j, k in enumerate(keys) if k.task == task and k.source == pretraining]
+            colour = PRETRAINING_COLOURS[pretraining]
+            panel[f"{pretraining}: same init."] = (binned[dest, BINS.index("same_model")], colour, "-")
+            panel[f"{pretraining}: different init."] = (binned[dest, BINS.index("other_seed")], colour, "--")
+            panel[f"{pretraining}: random mask"] = (random[dest], colour, ":")
+        panels.append({"curves": panel, "chance": chance[task], "title": f"{task} models"})
+    return curve_grid(panels, levels)
+
+
+def figure6(binned: np.ndarray, keys: list, levels: np.ndarray, chance: dict[str, float]) -> plt.Figure:
+    """Paper Figure 6: each kind of destination under masks from the four sources of
+    `statistics.FIGURE6_SOURCES` (arguments as `figure5`)."""
+    from .comparisons import BINS
+    from .statistics import FIGURE6_SOURCES
+
+    panels = []
+    for pretraining in ("imagenet", "vggface"):
+        for task in ("identity", "gender"):
+            dest = [j for j, k in enumerate(keys) if k.task == task and k.source == pretraining]
+            panel = {label: (binned[dest, BINS.index(name)], SOURCE_COLOURS[name], "-")
+                     for name, label in FIGURE6_SOURCES.items()}
+            panels.append({"curves": panel, "chance": chance[task], "title": f"destination: {pretraining} {task}"})
+    return curve_grid(panels, levels)
+
+
+#: Figure R2's lines: label, masking run, colour, line style (the random masks' line uses
+#: the run's ``random`` masks, the others each model's own).
+ORDER_LINES = (("MoRF, mean colour", "constant", "#d95f02", "-"), ("LeRF, mean colour", "constant-lerf", "#d95f02", "--"),
+               ("MoRF, ROAD", "road", "#1b9e77", "-"), ("LeRF, ROAD", "road-lerf", "#1b9e77", "--"),
+               ("random, ROAD", "road", "0.5", ":"))
+
+
+def figure_r2(accuracy: dict[str, np.ndarray], keys: list, levels: np.ndarray, chance: dict[str, float]) -> plt.Figure:
+    """Figure R2: per model type, the accuracy as its own map's pixels are removed in
+    both orders and with both fills (`ORDER_LINES`), mean ± SEM over the seeds.
+
+    Parameters
+    ----------
+    accuracy : masking run name (``constant``, ``constant-lerf``, ``road``, ``road-lerf``)
+        -> accuracy (masks, destinations, levels), the first masks the models' own in
+        `keys` order, then ``random``
+    keys : the profile's models
+    chance : task -> chance accuracy
+    """
+    own = np.arange(len(keys))
+    panels = []
+    for source in ("imagenet", "vggface"):
+        for task in ("gender", "identity"):
+            idx = np.array([j for j, k in enumerate(keys) if k.source == source and k.task == task])
+            curves = {}
+            for label, run, colour, style in ORDER_LINES:
+                masks = np.full(len(idx), len(keys)) if label.startswith("random") else own[idx]
+                curves[label] = (accuracy[run][masks, idx], colour, style)
+            panels.append({"title": f"{source} {task}", "curves": curves, "chance": chance[task]})
+    return curve_grid(panels, levels)
+
+
+#: The two values of each gate-face attribute, as Figure G1 labels them.
+ATTRIBUTE_VALUES = {"gender": ("women", "men"), "skin_tone": ("lighter", "darker"), "facial_hair": ("none", "facial hair"),
+                    "hair_length": ("short", "long")}
+
+
+def gate_heatmaps(gates: dict[str, np.ndarray], attributes: dict[str, np.ndarray]) -> plt.Figure:
+    """Figure G1 (Garg et al., Figures 2 to 4): per variant (rows) and attribute (columns),
+    the fraction of images of each attribute value that run each block.
+
+    Parameters
+    ----------
+    gates : variant -> (n, blocks) 0/1 gates of the test images
+    attributes : name -> (n,) 0/1 values of the same images
+    """
+    from .gates import gate_heatmap
+
+    n_blocks = next(iter(gates.values())).shape[1]
+    fig, axes = plt.subplots(len(gates), len(attributes), figsize=(3.1 * len(attributes), 1.25 * len(gates) + 0.6),
+                             squeeze=False)
+    for r, (variant, g) in enumerate(gates.items()):
+        for c, (name, values) in enumerate(attributes.items()):
+            ax = axes[r, c]
+            image = ax.imshow(gate_heatmap(g, values), cmap="magma", vmin=0, vmax=1, aspect="auto")
+            ax.set_yticks([0, 1], ATTRIBUTE_VALUES.get(name, ("0", "1")), fontsize=7)
+            ax.set_xticks(range(n_blocks), [str(b + 1) for b in range(n_blocks)], fontsize=7)
+            if r == 0:
+                ax.set_title(name.replace("_", " "))
+            if c == 0:
+                ax.set_ylabel(variant, fontsize=8)
+            if r == len(gates) - 1:
+                ax.set_xlabel("block")
+    fig.subplots_adjust(wspace=0.45, hspace=0.45)
+    fig.colorbar(image, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01, label="fraction of test images running the block")
+    return fig
+
+
+def easy_and_hard(images: np.ndarray, gates: np.ndarray, identity: np.ndarray, *, n: int = 6) -> plt.Figure:
+    """Figure G2 (Garg et al., Figure 5): for the `n` identities whose easiest and hardest
+    images differ most in executed blocks, the image that ran the fewest blocks (top) and
+    the one that ran the most (bottom).
+
+    Parameters
+    ----------
+    images : (n_images, h, w) uint8 grey faces
+    gates : (n_images, blocks) 0/1 gates of the same images
+    identity : (n_images,) identity of each image
+    """
+    from .gates import easy_and_hard as pairs_of
+
+    count = gates.sum(axis=1)
+    chosen = sorted(pairs_of(gates, identity).items(), key=lambda item: count[item[1][0]] - count[item[1][1]])[:n]
+    fig, axes = plt.subplots(2, len(chosen), figsize=(1.6 * len(chosen), 3.6), squeeze=False)
+    for c, (ident, (easy, hard)) in enumerate(chosen):
+        for r, (index, label) in enumerate(((easy, "easy"), (hard, "hard"))):
+            ax = axes[r, c]
+            ax.imshow(images[index], cmap="gray", vmin=0, vmax=255)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"id {ident}: {int(count[index])} blocks", fontsize=7)
+            if c == 0:
+                ax.set_ylabel(label)
+    fig.tight_layout()
+    return fig
+
+
+def pretraining_curves(records: dict[str, dict], titles: dict[str, str]) -> plt.Figure:
+    """The stand-in trunks' held-out accuracy per pretraining epoch, with each corpus's
+    chance level (dotted).
+
+    `records` maps a source to its trunk record (``history.val_accuracy``,
+    ``corpus.classes``); `titles` maps it to its legend label."""
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for source, record in records.items():
+        curve = record["history"]["val_accuracy"]
+        ax.plot(range(1, len(curve) + 1), curve, marker="o", label=titles[source])
+    ax.set_xlabel("epoch")
+    ax.legend()
+    for record in records.values():
+        ax.axhline(1 / record["corpus"]["classes"], color="grey", ls=":", lw=1)
+    ax.set_ylabel("held-out accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title("Pretraining: accuracy on held-out images of each corpus", fontsize=10)
+    first = next(iter(records.values()))
+    ax.text(1, 1 / first["corpus"]["classes"] + 0.02, "chance", color="grey", fontsize=8)
+    return fig
+
+
+def mark_no(value) -> str:
+    """A table cell's CSS (pandas ``Styler.map``): a failed verdict ("no") in bold red."""
+    return "color: #b00020; font-weight: 600" if value == "no" else ""
+
+
 def figure7ab(examples: list[dict]) -> plt.Figure:
     """Paper Figure 7a/b: per example, the target, each side's rank-2 face, and both
     sides' relevance maps of the target.
@@ -579,7 +753,7 @@ def probe_depth(table, attributes, layers, *, columns: int = 4) -> plt.Figure:
 
 def layer_probe_depth(tables: dict, *, target: float | None = 0.98, readout: dict | None = None) -> plt.Figure:
     """Linear-probe validation accuracy at each trunk output on the way to ``fc2``, one
-    panel per task, one line per trunk; `tables` maps trunk -> `finetune.layer_probes`
+    panel per task, one line per trunk; `tables` maps trunk -> `probing.layer_probes`
     output. `readout` (trunk -> {task: mean accuracy of the fine-tuned models}) marks the
     models beside the ``fc2`` point; `target` draws the paper's accuracy level."""
     tasks = list(next(iter(tables.values()))["task"].unique())

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.linalg import spsolve
 
-__all__ = ["NEIGHBOURS", "road_impute", "blur_fill", "ImageFill"]
+__all__ = ["NEIGHBOURS", "road_impute", "blur_fill", "ImageFill", "filled_examples"]
 
 #: (row offset, column offset, weight) of ROAD's 8-neighbourhood.
 NEIGHBOURS = tuple((dy, dx, 1 / 6 if dy == 0 or dx == 0 else 1 / 12)
@@ -123,3 +123,31 @@ class ImageFill:
                     filled[k * n + i] = blur_fill(grey[i], mask, sigma=self.sigma)
         # back to the 0-255 scale of the faces; caffe_preprocess replicates the grey channel
         return caffe_preprocess(np.clip(filled * 255.0, 0, 255))
+
+
+def filled_examples(image: np.ndarray, order: np.ndarray, counts) -> dict[str, list[np.ndarray]]:
+    """One face with its first ``counts[k]`` pixels of `order` removed, filled each way the
+    robustness chapter compares: the mean colour (the paper), a blur, ROAD.
+
+    Parameters
+    ----------
+    image : (h, w) uint8 grey face
+    order : (1, h * w) its pixel order (`masking.pixel_order`)
+    counts : how many pixels to remove, one figure column each
+
+    Returns
+    -------
+    ``{"mean colour", "blur", "ROAD"}`` -> one (h, w) grey image (0-255 float) per count.
+    """
+    from . import masking
+    from .datasets import IMAGENET_BGR_MEAN, caffe_preprocess
+
+    def grey(x):  # back from caffe preprocessing to the grey level
+        return x[..., 0] + IMAGENET_BGR_MEAN[0]
+
+    x = caffe_preprocess(image[None])
+    rows = {"mean colour": [grey(masking.mask_images(x, order, c))[0] for c in counts]}
+    for kind, label in (("blur", "blur"), ("road", "ROAD")):
+        filled = ImageFill(kind, image[None]).levels(order, np.asarray(counts))
+        rows[label] = [grey(filled[k]) for k in range(len(counts))]
+    return rows

@@ -44,21 +44,13 @@ __all__ = [
     "load_features",
     "save_run",
     "load_run",
-    "linear_probe",
-    "fit_linear_probe",
-    "DEPTH_LAYERS",
-    "DEPTH_MAX_FEATURES",
-    "layer_probes",
+    "load_runs",
+    "load_records",
+    "run_table",
 ]
 
 #: The two fine-tuning tasks of the paper.
 TASKS = ("gender", "identity")
-
-#: The trunk outputs `layer_probes` reads by default: the last three pools and both
-#: hidden layers, the path a frozen trunk's information takes to the readout.
-DEPTH_LAYERS = ("block3_pool", "block4_pool", "block5_pool", "fc1", "fc2")
-#: Wider convolutional outputs are average-pooled over space before `layer_probes` fits.
-DEPTH_MAX_FEATURES = 8192
 
 
 @dataclass(frozen=True, order=True)
@@ -328,64 +320,32 @@ def load_run(directory) -> tuple[dict, dict]:
     return store.load_npz(directory / "arrays.npz"), json.loads((directory / "record.json").read_text())
 
 
-def linear_probe(features: np.ndarray, labels: np.ndarray, train: np.ndarray, val: np.ndarray, *, C: float = 1.0) -> float:
-    """Validation accuracy of an L2-regularised logistic regression on standardised features.
+def load_runs(profile, keys: list[ModelKey] | None = None) -> dict[ModelKey, tuple[dict, dict]]:
+    """The arrays and record (`load_run`) of each of `profile`'s models (default: all), by key."""
+    from .artifacts import Results
 
-    A yardstick for the readouts: how well *any* well-fitted linear readout separates the
-    classes with these frozen features (scikit-learn's lbfgs fit, not 25 epochs of Adam).
-    If it too stays below a target, the trunk's features are the limit, not the readout.
-    """
-    probe = fit_linear_probe(features[train], labels[train], C=C)
-    return float(probe.score(features[val], labels[val]))
+    results = Results(profile)
+    return {key: load_run(results.model(key.name)) for key in (keys if keys is not None else model_keys(profile))}
 
 
-def fit_linear_probe(x: np.ndarray, y: np.ndarray, *, C: float = 1.0):
-    """The fitted scikit-learn pipeline behind `linear_probe`: standardise, then L2
-    logistic regression (lbfgs)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+def load_records(profile, keys: list[ModelKey] | None = None) -> dict[ModelKey, dict]:
+    """The record of each of `profile`'s models (default: all), by key, without their arrays."""
+    import json
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000)).fit(x, y)
+    from .artifacts import Results
+
+    results = Results(profile)
+    return {key: json.loads((results.model(key.name) / "record.json").read_text())
+            for key in (keys if keys is not None else model_keys(profile))}
 
 
-def layer_probes(
-    trunk,
-    data: FaceDataset,
-    train: np.ndarray,
-    val: np.ndarray,
-    *,
-    layers=DEPTH_LAYERS,
-    tasks=TASKS,
-    C: float = 1.0,
-    max_features: int | None = DEPTH_MAX_FEATURES,
-    progress: bool = False,
-):
-    """`linear_probe` on the output of each of `layers`: where the trunk keeps each task's
-    information on the way to ``fc2`` and where it loses it.
-
-    A readout sees only ``fc2``; a probe that separates the classes at an earlier layer but
-    not at ``fc2`` says the later layers discard what the task needs (they were shaped by
-    the pretraining task), rather than that the images do not carry it. Convolutional
-    outputs larger than `max_features` values are average-pooled over space first (as in
-    the attribute probes) so the paper profile's 224-pixel layers stay tractable.
-
-    Returns
-    -------
-    DataFrame with one row per layer and task: ``layer``, ``task``, ``features`` (probe
-    input width), ``pool`` (spatial pooling factor, 1 = none), ``accuracy`` (validation).
-    """
+def run_table(records: dict[ModelKey, dict]):
+    """One row per model from its record (`load_records`): ``pretraining``, ``task``,
+    ``seed``, ``train`` and ``validation`` accuracy (0-1), ``readout_seconds`` and
+    ``lrp_seconds`` (the time fine-tuning and the LRP maps took)."""
     import pandas as pd
 
-    from .probing import layer_activations
-
-    labels = {task: task_labels(data, task)[0] for task in tasks}
-    rows = []
-    for layer, activations, pool in layer_activations(
-        trunk, data.images, layers, max_features=max_features, progress=progress
-    ):
-        x = activations.reshape(len(activations), -1)
-        for task in tasks:
-            rows.append({"layer": layer, "task": task, "features": x.shape[1], "pool": pool,
-                         "accuracy": linear_probe(x, labels[task], train, val, C=C)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"pretraining": key.source, "task": key.task, "seed": key.seed,
+                          "train": record["train_accuracy"], "validation": record["validation_accuracy"],
+                          "readout_seconds": record.get("readout_seconds", np.nan),
+                          "lrp_seconds": record.get("lrp_seconds", np.nan)} for key, record in records.items()])

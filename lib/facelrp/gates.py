@@ -16,8 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
+    "run_table",
+    "attribute_estimation",
     "GateSpec",
     "block_flops",
     "executed_gflops",
@@ -348,6 +351,63 @@ def easy_and_hard(gates: np.ndarray, identity: np.ndarray) -> dict[int, tuple[in
 
 #: Garg et al.'s Table II (IMDB-Face, 750 identities, ResNet-101 at 224 px): top-1 test
 #: accuracy (%) and GFLOPs per image. Different data and depth: for scale only.
+def run_table(records: dict[tuple[str, int], dict]) -> pd.DataFrame:
+    """Per variant, over its seeds: test accuracy (%) and GFLOPs per image (mean and SD)
+    and training minutes (mean), from the gates stage's records keyed by (variant, seed).
+
+    Returns a DataFrame indexed by variant (in `records` order) with columns ``accuracy``,
+    ``accuracy_sd``, ``gflops``, ``gflops_sd``, ``minutes``."""
+    per_run = pd.DataFrame([{"variant": variant, "seed": seed, "accuracy": 100 * record["accuracy"],
+                             "gflops": record["mean_gflops"], "minutes": record["train_seconds"] / 60}
+                            for (variant, seed), record in records.items()])
+    return per_run.groupby("variant", sort=False).agg(
+        accuracy=("accuracy", "mean"), accuracy_sd=("accuracy", "std"), gflops=("gflops", "mean"),
+        gflops_sd=("gflops", "std"), minutes=("minutes", "mean"))
+
+
+def attribute_estimation(runs: dict[tuple[str, int], dict], attributes: dict[str, np.ndarray], train: np.ndarray,
+                         test: np.ndarray, n_blocks: int) -> pd.DataFrame:
+    """Equation 5 on the test images of every gated variant: how often the attribute value
+    whose mask is nearest to an image's gate pattern is the image's value.
+
+    For the IIG variants the masks are the ones their loss imposed; AIG imposes none, so
+    each value's mask is its mean gate pattern on the training images (a nearest-centroid
+    reading of the gates). The plain ``resnet`` has no gates and is skipped.
+
+    Parameters
+    ----------
+    runs : (variant, seed) -> the gates stage's arrays (``gates``, ``train_gates``)
+    attributes : name -> (n_images,) 0/1 values of every gate face
+    train, test : indices of the training and test faces
+
+    Returns
+    -------
+    One row per variant and attribute: ``variant``, ``attribute``, ``masks`` (imposed or
+    learned), ``accuracy`` (%, mean over seeds), ``majority class`` (%, always guessing
+    the larger class).
+    """
+    rows = []
+    for variant in dict.fromkeys(v for v, _ in runs):
+        if variant == "resnet":
+            continue
+        imposed = {name: (masks, blocks) for name, masks, blocks in variant_settings(variant, n_blocks)["iig"]}
+        for name, values in attributes.items():
+            scores = []
+            for (other, _), arrays in runs.items():
+                if other != variant:
+                    continue
+                if name in imposed:
+                    masks, blocks = imposed[name]
+                else:
+                    masks, blocks = gate_heatmap(arrays["train_gates"], values[train]), list(range(n_blocks))
+                scores.append((estimate_attribute(arrays["gates"], masks, blocks) == values[test]).mean())
+            share = values[test].mean()
+            rows.append({"variant": variant, "attribute": name,
+                         "masks": "imposed (IIG)" if name in imposed else "learned centroids",
+                         "accuracy": 100 * float(np.mean(scores)), "majority class": 100 * max(share, 1 - share)})
+    return pd.DataFrame(rows)
+
+
 PAPER_TABLE_II = {
     "resnet": (60.69, 2.54), "aig-0.4": (62.07, 1.27), "aig-0.5": (60.85, 1.75), "aig-0.7": (61.15, 2.06),
     "iig-gender": (62.41, 1.73), "iig-gender-age (ours: second attribute hair length)": (62.29, 1.18),

@@ -136,11 +136,12 @@ def load_models(profile, front, *, seed: int = 0) -> tuple[list, list[Readout], 
     from tensorflow import keras
 
     from . import finetune
+    from .artifacts import Results
 
     layer = finetune.feature_layer(profile.finetune)
     models, readouts, orders, records = [], [], {}, []
     for key in finetune.model_keys(profile):
-        folder = profile.results_dir() / "models" / key.name
+        folder = Results(profile).model(key.name)
         arrays, record = finetune.load_run(folder)
         if arrays["maps"].shape[1:] != front.image_size:
             raise ValueError(f"{folder}/arrays.npz: maps of shape {arrays['maps'].shape[1:]} do not fit the "

@@ -29,6 +29,7 @@ __all__ = [
     "share_table",
     "region_table",
     "region_tests",
+    "localisation_table",
 ]
 
 #: The two regions the paper's claim contrasts. "outline" is a band along the head's
@@ -191,3 +192,26 @@ def region_tests(table: pd.DataFrame, dv: str = "internal_minus_external") -> di
     by_model = table.groupby(["model", "source", "task"], as_index=False)[dv].mean()
     models = pg.anova(data=by_model, dv=dv, between=["source", "task"], detailed=True)
     return {"faces": faces, "models": models}
+
+
+def localisation_table(regions: pd.DataFrame, internal: np.ndarray) -> pd.DataFrame:
+    """Per model type, the mean relevance mass and rank accuracy of the maps that have
+    positive relevance, how many maps have none (left out), and the share of the pixels
+    the internal region covers (what an even spread of relevance would score).
+
+    Parameters
+    ----------
+    regions : `region_table` output (``source``, ``task``, ``mass_accuracy``,
+        ``rank_accuracy``, ``has_positive``)
+    internal : (n, h, w) bool, the internal-feature region of each face
+    """
+    local = regions.groupby(["source", "task"]).agg(**{
+        "mass accuracy": ("mass_accuracy", "mean"), "rank accuracy": ("rank_accuracy", "mean"),
+        "maps left out": ("has_positive", _count_false),
+    })
+    local["even spread"] = float(np.mean(internal))
+    return local
+
+
+def _count_false(flags: pd.Series) -> int:
+    return int((~flags.astype(bool)).sum())

@@ -57,6 +57,13 @@ __all__ = [
     "depth_table",
     "table_one",
     "trunk_differences",
+    "short_layer_name",
+    "table_one_shown",
+    "DEPTH_LAYERS",
+    "DEPTH_MAX_FEATURES",
+    "linear_probe",
+    "fit_linear_probe",
+    "layer_probes",
 ]
 
 #: The probed attributes, in book order; ``view`` is a nuisance attribute.
@@ -552,7 +559,7 @@ def probe_trunk(trunk, data: FaceDataset, *, n_components: int = 8, top: int = 8
         per_layer.append(probe_layer(train, val, sets, n_components=n_components, top=top, sampled=sampled))
         if name == layers[-1]:
             # the supervised baseline: a linear readout for the attribute on the last layer
-            baseline = np.array([_accuracies(finetune.fit_linear_probe(train[s.train], s.y_train).predict(val[s.val]) == s.y_val,
+            baseline = np.array([_accuracies(fit_linear_probe(train[s.train], s.y_train).predict(val[s.val]) == s.y_val,
                                              s.selection)
                                  for s in sets.values()])
         record["layers"][name] = {"shape": list(train.shape[1:]), "pool": pool, "seconds": round(time.perf_counter() - start, 1),
@@ -610,6 +617,23 @@ def table_one(results: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def short_layer_name(name: str) -> str:
+    """``block3_conv1`` -> ``3.1`` (fc layers keep their names), for tables that fit a page."""
+    return name.replace("block", "").replace("_conv", ".").replace(" #", "\u00a0#")
+
+
+def table_one_shown(table: pd.DataFrame, trunk: str) -> pd.DataFrame:
+    """One trunk's rows of `table_one` as the book shows them: accuracies in %, layer names
+    shortened (`short_layer_name`), one column per best layer / filter / neuron and its %."""
+    shown = table[table.trunk == trunk].drop(columns="trunk").copy()
+    for column in [c for c in shown.columns if c.endswith("accuracy")]:
+        shown[column] = 100 * shown[column]
+    for column in ("best_layer", "best_filter", "best_neuron"):
+        shown[column] = shown[column].map(short_layer_name)
+    shown.columns = ["attribute", "best layer", "%", "best filter", "% ", "best neuron", "%  ", "readout %"]
+    return shown
+
+
 def trunk_differences(results: dict[str, dict], *, first: str = "vggface", second: str = "imagenet") -> pd.DataFrame:
     """Per attribute: the whole-layer accuracy averaged over depth for each trunk, their
     difference (`first` minus `second`), and the difference of the best layers; sorted by
@@ -624,3 +648,69 @@ def trunk_differences(results: dict[str, dict], *, first: str = "vggface", secon
                      f"{second} best layer": float(b["layer"][:, i, 0].max())})
     table = pd.DataFrame(rows)
     return table.reindex(table["difference"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+#: The trunk outputs `layer_probes` reads by default: the last three pools and both
+#: hidden layers, the path a frozen trunk's information takes to the readout.
+DEPTH_LAYERS = ("block3_pool", "block4_pool", "block5_pool", "fc1", "fc2")
+#: Wider convolutional outputs are average-pooled over space before `layer_probes` fits.
+DEPTH_MAX_FEATURES = 8192
+
+
+def linear_probe(features: np.ndarray, labels: np.ndarray, train: np.ndarray, val: np.ndarray, *, C: float = 1.0) -> float:
+    """Validation accuracy of an L2-regularised logistic regression on standardised features.
+
+    A yardstick for the readouts: how well *any* well-fitted linear readout separates the
+    classes with these frozen features (scikit-learn's lbfgs fit, not 25 epochs of Adam).
+    If it too stays below a target, the trunk's features are the limit, not the readout.
+    """
+    probe = fit_linear_probe(features[train], labels[train], C=C)
+    return float(probe.score(features[val], labels[val]))
+
+
+def fit_linear_probe(x: np.ndarray, y: np.ndarray, *, C: float = 1.0):
+    """The fitted scikit-learn pipeline behind `linear_probe`: standardise, then L2
+    logistic regression (lbfgs)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000)).fit(x, y)
+
+
+def layer_probes(
+    trunk,
+    data: FaceDataset,
+    train: np.ndarray,
+    val: np.ndarray,
+    *,
+    layers=DEPTH_LAYERS,
+    tasks=finetune.TASKS,
+    C: float = 1.0,
+    max_features: int | None = DEPTH_MAX_FEATURES,
+    progress: bool = False,
+):
+    """`linear_probe` on the output of each of `layers`: where the trunk keeps each task's
+    information on the way to ``fc2`` and where it loses it.
+
+    A readout sees only ``fc2``; a probe that separates the classes at an earlier layer but
+    not at ``fc2`` says the later layers discard what the task needs (they were shaped by
+    the pretraining task), rather than that the images do not carry it. Convolutional
+    outputs larger than `max_features` values are average-pooled over space first (as in
+    the attribute probes) so the paper profile's 224-pixel layers stay tractable.
+
+    Returns
+    -------
+    DataFrame with one row per layer and task: ``layer``, ``task``, ``features`` (probe
+    input width), ``pool`` (spatial pooling factor, 1 = none), ``accuracy`` (validation).
+    """
+    labels = {task: finetune.task_labels(data, task)[0] for task in tasks}
+    rows = []
+    for layer, activations, pool in layer_activations(
+        trunk, data.images, layers, max_features=max_features, progress=progress
+    ):
+        x = activations.reshape(len(activations), -1)
+        for task in tasks:
+            rows.append({"layer": layer, "task": task, "features": x.shape[1], "pool": pool,
+                         "accuracy": linear_probe(x, labels[task], train, val, C=C)})
+    return pd.DataFrame(rows)

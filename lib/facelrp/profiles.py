@@ -38,6 +38,15 @@ _SIMULATED_OBSERVERS = {"source": "simulated", "n": 46, "internal_weight": 0.5, 
 #: The two pretraining sources of the paper, in book order.
 TRUNK_SOURCES = ("imagenet", "vggface")
 
+# The settings each section accepts (a misspelt key is refused, not ignored) and those it needs.
+_TOP = {"description", "stand_in", "faces", "trunks", "finetune", "observers", "planted", "probing", "gates"}
+_FACES = {"synthetic": ({"source", "n_male", "n_female", "size", "seed"}, {"n_male", "n_female", "size", "seed"}),
+          "folder": ({"source", "folder", "manifest", "size"}, {"folder"})}
+_TRUNKS = {"spec", "source", "folder", "pretrain", "imagenet_sha256", "vggface_sha256"}
+_PRETRAIN = {"classes", "images_per_class", "epochs", "batch_size", "learning_rate", "seed", "siblings"}
+_FINETUNE = ({"frozen", "epochs", "batch_size", "learning_rate", "schedule", "seeds", "split_seed"},
+             {"epochs", "batch_size", "learning_rate", "seeds", "split_seed"})
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -104,6 +113,34 @@ def _project_root() -> Path:
     return here
 
 
+def _check_keys(where: str, found, known, required=()) -> None:
+    """Refuse unknown keys (naming the closest known one) and missing required ones."""
+    import difflib
+
+    unknown = sorted(set(found) - set(known))
+    if unknown:
+        hints = [f"{key!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(key, known, n=1)) else repr(key)
+                 for key in unknown]
+        raise ValueError(f"{where} has unknown settings {', '.join(hints)}; known: {sorted(known)}")
+    missing = sorted(set(required) - set(found))
+    if missing:
+        raise ValueError(f"{where} lacks {missing}; add them (see the smoke and demo profiles in the package's profiles.yml)")
+
+
+def _check_trunks(where: str, trunks: dict) -> None:
+    from dataclasses import fields
+
+    from .vgg import TrunkSpec
+
+    _check_keys(where, trunks, _TRUNKS)
+    if "spec" in trunks:
+        _check_keys(f"{where}.spec", trunks["spec"], {f.name for f in fields(TrunkSpec)})
+    pretrain = trunks.get("pretrain", {})
+    _check_keys(f"{where}.pretrain", pretrain, _PRETRAIN | set(TRUNK_SOURCES))
+    for source in TRUNK_SOURCES:
+        _check_keys(f"{where}.pretrain.{source}", pretrain.get(source, {}), _PRETRAIN)
+
+
 def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
     """The profile called `name`, from `path` (default: the package's profiles.yml).
 
@@ -121,9 +158,14 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
     missing = {"description", "stand_in", "faces", "trunks", "finetune"} - set(entry)
     if missing:
         raise ValueError(f"{path}: profile {name!r} lacks {sorted(missing)}")
+    where = f"{path}: profile {name!r}"
+    _check_keys(where, entry, _TOP)
     source = entry["faces"].get("source")
     if source not in _FACE_SOURCES:
         raise ValueError(f"{path}: profile {name!r} faces.source {source!r} is not one of {list(_FACE_SOURCES)}")
+    _check_keys(f"{where} faces", entry["faces"], *_FACES[source])
+    _check_trunks(f"{where} trunks", entry["trunks"])
+    _check_keys(f"{where} finetune", entry["finetune"], *_FINETUNE)
     trunk_source = entry["trunks"].get("source")
     if trunk_source not in _TRUNK_SOURCES:
         raise ValueError(
@@ -140,15 +182,17 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
     observers = {**_SIMULATED_OBSERVERS, **entry.get("observers", {})}
     if observers["source"] not in ("simulated", "file") or (observers["source"] == "file" and "file" not in observers):
         raise ValueError(f"{path}: profile {name!r} observers must be 'source: simulated' or 'source: file' with 'file: <csv>'")
+    if observers["source"] == "file":
+        _check_keys(f"{where} observers", entry["observers"], {"source", "file"})
+        observers = {"source": "file", "file": observers["file"]}
+    else:
+        _check_keys(f"{where} observers", entry.get("observers", {}), _SIMULATED_OBSERVERS)
+    _check_keys(f"{where} planted", entry.get("planted", {}), _PLANTED)
     planted = {**_PLANTED, **entry.get("planted", {})}
+    _check_keys(f"{where} probing", entry.get("probing", {}), _PROBING)
     probing = {**_PROBING, **entry.get("probing", {})}
-    unknown = set(probing) - set(_PROBING)
-    if unknown:
-        raise ValueError(f"{path}: profile {name!r} probing has unknown settings {sorted(unknown)}; known: {sorted(_PROBING)}")
+    _check_keys(f"{where} gates", entry.get("gates", {}), _GATES)
     gates = {**_GATES, **entry.get("gates", {})}
-    unknown = set(gates) - set(_GATES)
-    if unknown:
-        raise ValueError(f"{path}: profile {name!r} gates has unknown settings {sorted(unknown)}; known: {sorted(_GATES)}")
     return Profile(
         gates=gates,
         probing=probing,

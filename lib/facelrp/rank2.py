@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import faces
-from .datasets import DatasetError
+from .datasets import DatasetError, read_csv
 
 __all__ = [
     "CHOICE_COLUMNS",
@@ -125,10 +125,7 @@ def read_choices(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such file; put the observers' choices there (columns {','.join(CHOICE_COLUMNS)})")
-    try:
-        table = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DatasetError(f"{path}: the file is empty; expected a header row {','.join(CHOICE_COLUMNS)}") from None
+    table = read_csv(path, dtype=str, skipinitialspace=True)
     missing = [c for c in CHOICE_COLUMNS if c not in table.columns]
     if missing:
         raise DatasetError(f"{path}: missing column(s) {missing}; the header must name {','.join(CHOICE_COLUMNS)}")

@@ -15,7 +15,8 @@ from scipy import stats
 
 from . import vgg
 
-__all__ = ["CASCADE", "sanity_checks", "shuffled_readout_model", "cascade_layers", "reinitialise", "randomised_model", "cascading_maps", "map_similarity", "METRICS"]
+__all__ = ["CASCADE", "sanity_checks", "shuffled_readout_model", "cascade_layers", "reinitialise", "randomised_model", "cascading_maps", "map_similarity", "METRICS",
+           "method_label", "cascade_curves"]
 
 #: The cascade's steps, from the readout down to the first block; step k re-initialises
 #: the layers of steps 0..k.
@@ -190,3 +191,31 @@ def sanity_checks(path, x: np.ndarray, classes: np.ndarray, *, methods=("composi
         seconds[method] = round(time.perf_counter() - start, 1)
     return {"similarity": similarity, "examples": examples, "steps": steps, "metrics": list(METRICS),
             "methods": list(methods), "seconds": seconds, "shuffled_accuracy": shuffled_accuracy}
+
+
+def method_label(method: str) -> str:
+    """A method's name as the book writes it (``composite`` is the paper's LRP composite)."""
+    return "LRP composite" if method == "composite" else method
+
+
+def cascade_curves(checks: dict) -> dict[str, dict[str, np.ndarray]]:
+    """The cascading-randomisation curves of several models' sanity checks.
+
+    Parameters
+    ----------
+    checks : model key (with ``source`` and ``task``) -> the sanity stage's arrays
+        (``similarity`` (methods, steps, metrics, faces), ``steps``, ``metrics``, ``methods``)
+
+    Returns
+    -------
+    ``"<source> <task>, <method>"`` -> metric -> (cascade steps,) mean similarity over the
+    faces; the data-randomisation step (``shuffled labels``) is left out.
+    """
+    curves = {}
+    for key, arrays in checks.items():
+        steps = [str(s) for s in arrays["steps"] if str(s) != "shuffled labels"]
+        for m, method in enumerate(arrays["methods"]):
+            curves[f"{key.source} {key.task}, {method_label(str(method))}"] = {
+                str(metric): np.nanmean(arrays["similarity"][m, : len(steps), j], axis=-1)
+                for j, metric in enumerate(arrays["metrics"])}
+    return curves

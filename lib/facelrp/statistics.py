@@ -16,7 +16,8 @@ from __future__ import annotations
 import pandas as pd
 import pingouin as pg
 
-__all__ = ["FIGURE5_SOURCES", "FIGURE6_SOURCES", "bin_means", "figure5_tests", "figure6_tests", "PAPER"]
+__all__ = ["FIGURE5_SOURCES", "FIGURE6_SOURCES", "bin_means", "figure5_tests", "figure6_tests", "PAPER", "f_text",
+           "figure5_shown", "figure6_shown"]
 
 #: Figure 5: the same model's own masks against another seed's (same pretraining and task).
 FIGURE5_SOURCES = {"same_model": "same init.", "other_seed": "different init."}
@@ -108,3 +109,35 @@ def figure6_tests(table: pd.DataFrame, *, padjust: str = "holm") -> tuple[pd.Dat
         tests.insert(0, "pretraining", pretraining)
         pairs.append(tests)
     return pd.DataFrame(anovas), pd.concat(pairs, ignore_index=True)
+
+
+def f_text(row) -> str:
+    """An ANOVA row (``F``, ``df1``, ``df2``, ``p``) as the book prints it: ``F(1, 16) = 49.60, p = 2.8e-06``."""
+    return f"F({row.df1}, {row.df2}) = {row.F:.2f}, p = {row.p:.2g}"
+
+
+def figure5_shown(tests: pd.DataFrame) -> pd.DataFrame:
+    """The Figure 5 ANOVAs of `figure5_tests` as the book shows them: per task, effect and
+    design, this run's statistic beside the paper's (between-subjects rows only)."""
+    shown = tests[tests.effect != "interaction"].copy()
+    shown["this run"] = shown.apply(f_text, axis=1)
+    shown["paper"] = [PAPER["figure5"].get((t, e), "") if d == "between" else ""
+                      for t, e, d in zip(shown.task, shown.effect, shown.design)]
+    shown["design"] = shown.design.map({"between": "between-subjects (paper's df)", "mixed": "mixed: source within model"})
+    return shown.set_index(["task", "effect", "design"])[["this run", "paper"]]
+
+
+def figure6_shown(anova: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Figure 6 ANOVAs and pairwise tests of `figure6_tests` as the book shows them,
+    this run's statistic beside the paper's."""
+    shown = anova.copy()
+    shown["this run"] = shown.apply(f_text, axis=1)
+    shown["paper"] = [PAPER["figure6_anova"] if d == "between" else "" for d in shown.design]
+    shown["design"] = shown.design.map({"between": "one-way between (paper's df)", "repeated": "repeated measures"})
+    tests = pairs.copy()
+    tests["paper"] = [PAPER["figure6_pairs"].get((a, b)) or PAPER["figure6_pairs"].get((b, a), "")
+                      for a, b in zip(tests.A, tests.B)]
+    tests["pair"] = tests.A + " vs " + tests.B
+    tests["this run"] = [f"t({d:.0f}) = {t:.2f}, p = {p:.2g} (Holm)" for d, t, p in zip(tests.dof, tests["T"], tests.p_corr)]
+    return (shown.set_index(["pretraining", "task", "design"])[["this run", "paper"]],
+            tests.set_index(["pretraining", "task", "pair"])[["this run", "paper"]])

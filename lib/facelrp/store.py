@@ -9,25 +9,57 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "save_npz", "load_npz", "save_json", "save_csv"]
+__all__ = ["atomic_write", "save_npz", "load_npz", "save_json", "save_csv", "save_artifact"]
 
 
 def atomic_write(path: str | os.PathLike, write) -> Path:
     """Call ``write(handle)`` on a temporary file beside `path`, then rename it into place.
 
-    On any error (or interruption) the temporary file is removed and `path` is untouched.
+    On any error or interruption (Ctrl-C; SIGTERM too under ``python -m facelrp``, which
+    turns it into an exit) the temporary file is removed and `path` is untouched; one left
+    by a process that was killed outright (SIGKILL) is swept by the next write of `path`.
+    The file gets the permissions of any new file (``0666`` less the umask), not the
+    private ``0600`` of a temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    _sweep_stale(path)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                         delete=False)
     try:
         with handle:
             write(handle)
+        os.chmod(handle.name, 0o666 & ~_umask())
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _sweep_stale(path: Path) -> None:
+    """Remove temporary files of `path` whose writing process no longer exists (a live
+    one may be another run writing the same file: it is left alone)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = stale.name[len(path.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def save_npz(path: str | os.PathLike, **arrays) -> Path:
@@ -36,12 +68,26 @@ def save_npz(path: str | os.PathLike, **arrays) -> Path:
 
 
 def load_npz(path: str | os.PathLike) -> dict:
-    """All arrays of an ``.npz`` file, read into memory."""
+    """All arrays of an ``.npz`` file, read into memory.
+
+    Raises
+    ------
+    FileNotFoundError
+        `path` does not exist (the message says how to make it).
+    ValueError
+        `path` is not a readable ``.npz`` (truncated or corrupt); the message names it.
+    """
+    import zipfile
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not found; run the pipeline (`make book`) to make it")
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable .npz file ({type(error).__name__}: {error}); it is truncated or "
+                         "corrupt: delete it and rerun the pipeline (`make book`) to make it again") from None
 
 
 def save_json(path: str | os.PathLike, record: dict) -> Path:
@@ -53,3 +99,11 @@ def save_json(path: str | os.PathLike, record: dict) -> Path:
 def save_csv(path: str | os.PathLike, frame, *, index: bool = False) -> Path:
     """A pandas DataFrame as UTF-8 CSV, written atomically."""
     return atomic_write(path, lambda handle: handle.write(frame.to_csv(index=index).encode("utf-8")))
+
+
+def save_artifact(path: str | os.PathLike, arrays: dict, record: dict) -> Path:
+    """An ``.npz`` of `arrays` and its ``.json`` `record` beside it, each written atomically;
+    the record last, so its presence means the artifact is complete."""
+    path = save_npz(path, **arrays)
+    save_json(path.with_suffix(".json"), record)
+    return path

@@ -20,7 +20,8 @@ def paper_vs_run(accuracy: pd.DataFrame, table: pd.DataFrame, observers: dict | 
 
     Parameters
     ----------
-    accuracy : one row per model with columns ``pretraining``, ``task``, ``validation`` (0-1)
+    accuracy : one row per model with columns ``pretraining``, ``task``, ``validation`` (0-1),
+        e.g. `finetune.run_table`
     table : the sampled AUC table of `comparisons.auc_table`
     observers : `rank2.observer_summary` of the observers' choices, or None
     simulated : whether the observers were simulated (their row is then not a test of the paper)

@@ -9,7 +9,6 @@ Layer names follow ``keras.applications.VGG16``. Exported trunks hold plain laye
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+
+from .artifacts import file_digest, file_sha256
 
 __all__ = [
     "TrunkSpec",
@@ -242,18 +243,6 @@ def _keras_home(cache_dir) -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
 
 
-def _digest(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    return _digest(Path(path), "sha256")
-
-
 def locate_weights(
     source: str,
     *,
@@ -294,7 +283,7 @@ def locate_weights(
         except Exception as err:  # network errors come in many types; all end here
             raise FileNotFoundError(f"{path}: {source} weights not found and the download failed ({err}); {where}") from None
     if spec.md5 is not None:
-        found = _digest(path, "md5")
+        found = file_digest(path, "md5")
         if found != spec.md5:
             raise WeightsError(
                 f"{path}: md5 {found} is not the published {spec.md5}; the file is damaged or another "
@@ -411,22 +400,43 @@ def save_trunk(model, path: str | os.PathLike, record: dict) -> str:
 
 
 def load_trunk(path: str | os.PathLike, *, expected_sha256: str | None = None):
-    """Load a trunk saved by `save_trunk`, checking its SHA-256 against its record (or
-    `expected_sha256`)."""
+    """Load a trunk saved by `save_trunk`, its SHA-256 checked against `expected_sha256`, its
+    record beside it, and the folder's ``SHA256SUMS`` (as ``weights/`` ships it), whichever
+    exist; a trunk that none of them vouches for is refused.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at `path`.
+    WeightsError
+        The file's SHA-256 differs from one of them, or nothing records what it should be.
+    """
     from tensorflow import keras
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: trunk not found; `make pretrain` makes the demo trunks")
-    record_path = path.with_suffix(".json")
-    if expected_sha256 is None and record_path.is_file():
-        expected_sha256 = json.loads(record_path.read_text())["sha256"]
+    expected = {}
     if expected_sha256 is not None:
-        found = file_sha256(path)
-        if found != expected_sha256:
+        expected["the expected sha256"] = expected_sha256
+    record_path = path.with_suffix(".json")
+    if record_path.is_file():
+        expected[f"its record {record_path.name}"] = json.loads(record_path.read_text())["sha256"]
+    sums = path.with_name("SHA256SUMS")
+    if sums.is_file():
+        listed = {name.strip(): digest for digest, name in
+                  (line.split(maxsplit=1) for line in sums.read_text().splitlines() if line.strip())}
+        if path.name in listed:
+            expected[f"{sums}"] = listed[path.name]
+    if not expected:
+        raise WeightsError(f"{path}: no record ({record_path.name}) beside it and no SHA256SUMS entry, so nothing says "
+                           "which trunk it is; restore the pair (git checkout weights/) or remake it (make pretrain)")
+    found = file_sha256(path)
+    for where, digest in expected.items():
+        if found != digest:
             raise WeightsError(
-                f"{path}: sha256 {found} differs from the recorded {expected_sha256}; the file changed since it "
-                "was made: restore it (git checkout) or remake it (make pretrain)"
+                f"{path}: sha256 {found} differs from {where} ({digest}); the file changed since it was made: "
+                "restore it (git checkout) or remake it (make pretrain)"
             )
     return keras.models.load_model(path, compile=False)
 
@@ -472,4 +482,7 @@ def profile_trunk(profile, source: str):
     path = profile.trunk_path(source)
     model = load_trunk(path)
     record = json.loads(path.with_suffix(".json").read_text())
+    if record.get("source", source) != source:
+        raise WeightsError(f"{path}: its record says it is the {record['source']} trunk, not the {source} one; "
+                           f"put the {source} trunk there (for the demo: git checkout {path.parent})")
     return model, {**record, "stand_in": True}

@@ -1,0 +1,136 @@
+"""The paper's masking conclusions under other fills, orders and attribution methods: the
+curves -> AUC table -> conclusions loop of the robustness and summary chapters, own masks
+against random ones, and how close other methods' maps come to the paper's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import comparisons, masking, relevance, summary
+
+__all__ = ["PAPER_COLUMN", "conclusions", "holds", "beside", "own_and_random_auc", "order_table", "own_vs_random",
+           "agreement"]
+
+#: The column of `conclusions` that quotes the paper.
+PAPER_COLUMN = "paper"
+
+
+def conclusions(curves: dict[str, np.ndarray], keys: list, draws: np.ndarray) -> pd.DataFrame:
+    """The masking conclusions of `summary.masking_conclusions` for each set of curves.
+
+    Parameters
+    ----------
+    curves : label -> accuracy (masks, destinations, levels) of a masking run; the first
+        ``len(keys)`` masks are the models' own, in `keys` order
+    keys : the profile's `finetune.ModelKey` list
+    draws : `comparisons.sample_sources` of `keys` (the same draws for every label)
+
+    Returns
+    -------
+    DataFrame indexed by ``result``: column `PAPER_COLUMN` (the paper's statistic), then one
+    column per label holding ``"<this run's statistic> — <yes|no>"``.
+    """
+    if PAPER_COLUMN in curves:
+        raise ValueError(f"curves: the label {PAPER_COLUMN!r} is taken by the paper's column; name the run otherwise")
+    columns = {}
+    for label, accuracy in curves.items():
+        auc = masking.auc(accuracy[: len(keys)])
+        rows = summary.masking_conclusions(comparisons.auc_table(auc, keys, draws)).set_index("result")
+        columns.setdefault(PAPER_COLUMN, rows["paper"])
+        columns[label] = rows["this run"] + " — " + rows["conclusion holds"]
+    return pd.DataFrame(columns)[[PAPER_COLUMN, *curves]]
+
+
+def holds(table: pd.DataFrame) -> pd.DataFrame:
+    """Whether each conclusion holds (bool) per label of a `conclusions` table."""
+    return pd.DataFrame({label: table[label].str.endswith("yes") for label in table.columns if label != PAPER_COLUMN})
+
+
+def beside(comparison: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """`comparison` (`summary.paper_vs_run`) with a column ``holds with <label>`` per label
+    of `verdicts` (`holds`): ``yes``/``no`` on the masking rows (``Fig. ...``), empty on the
+    others."""
+    out = comparison.copy()
+    for label in verdicts.columns:
+        out[f"holds with {label}"] = [("yes" if verdicts[label][result] else "no") if result.startswith("Fig.") else ""
+                                      for result in out["result"]]
+    return out
+
+
+def own_and_random_auc(arrays: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Each destination's AUC under its own map's masks and under the random masks.
+
+    Parameters
+    ----------
+    arrays : a masking run: ``accuracy`` (masks, destinations, levels), ``masks`` and
+        ``destinations`` (names); the masks include every destination and ``random``
+
+    Returns
+    -------
+    own, random : (destinations,) AUCs in [0, 1]
+    """
+    auc = masking.auc(arrays["accuracy"])
+    masks = [str(m) for m in arrays["masks"]]
+    own = np.array([auc[masks.index(str(name)), j] for j, name in enumerate(arrays["destinations"])])
+    return own, auc[masks.index("random")]
+
+
+def order_table(runs: dict[str, tuple[dict, dict]], keys: list) -> pd.DataFrame:
+    """Most relevant first (MoRF) against least relevant first (LeRF), per model and fill.
+
+    Parameters
+    ----------
+    runs : fill label -> (MoRF run arrays, LeRF run arrays) of the same models
+    keys : the profile's models, in the runs' destination order
+
+    Returns
+    -------
+    One row per fill and model: ``fill``, ``pretraining``, ``task``, ``MoRF``, ``LeRF``
+    (own-mask AUCs), ``random`` (random-mask AUC, MoRF run), ``LeRF − MoRF``, ``MoRF below
+    random`` (bool).
+    """
+    rows = []
+    for fill, (morf_run, lerf_run) in runs.items():
+        morf, random_auc = own_and_random_auc(morf_run)
+        lerf, _ = own_and_random_auc(lerf_run)
+        for j, key in enumerate(keys):
+            rows.append({"fill": fill, "pretraining": key.source, "task": key.task, "MoRF": morf[j], "LeRF": lerf[j],
+                         "random": random_auc[j]})
+    table = pd.DataFrame(rows)
+    table["LeRF − MoRF"] = table["LeRF"] - table["MoRF"]
+    table["MoRF below random"] = table["MoRF"] < table["random"]
+    return table
+
+
+def own_vs_random(runs: dict[str, dict]) -> pd.DataFrame:
+    """Per method, the mean own-mask AUC, the mean random-mask AUC, and how many models'
+    own masks hurt them more than random ones (a lower AUC).
+
+    `runs` maps a method's label to its masking run (see `own_and_random_auc`)."""
+    rows = []
+    for label, arrays in runs.items():
+        own, random_auc = own_and_random_auc(arrays)
+        rows.append({"method": label, "own-mask AUC": own.mean(), "random-mask AUC": random_auc.mean(),
+                     "models with own AUC below random": int((own < random_auc).sum())})
+    return pd.DataFrame(rows)
+
+
+def agreement(reference: np.ndarray, maps: dict[str, np.ndarray], keys: list) -> pd.DataFrame:
+    """How close each method's maps come to the reference method's maps of the same model:
+    the mean Pearson r over faces (`relevance.similarity`), averaged per model type.
+
+    Parameters
+    ----------
+    reference : (models, n, h, w) the paper's maps
+    maps : label -> (models, n, h, w) another method's maps of the same models and faces
+    keys : the models, in the maps' order
+
+    Returns
+    -------
+    DataFrame: one row per label, one column per model type (``"<source> <task>"``).
+    """
+    rows = [{"method": label, "model type": f"{key.source} {key.task}",
+             "r": float(np.nanmean(relevance.similarity(reference[j], other[j])))}
+            for label, other in maps.items() for j, key in enumerate(keys)]
+    return pd.DataFrame(rows).pivot_table(index="method", columns="model type", values="r", aggfunc="mean")

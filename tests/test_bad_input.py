@@ -1,0 +1,195 @@
+"""Bad input, table-driven: every case must end in one error that names the file (and row)
+and the fix, never in a silent wrong result. The cases are listed, with what each one
+checks, in tests/BAD_INPUT.md."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facelrp import datasets, rank2, store, vgg
+from facelrp.artifacts import Results
+from facelrp.profiles import load_profile
+from facelrp.vgg import TrunkSpec, WeightsError
+
+TINY = TrunkSpec(width=1 / 16, input_size=32, fc_width=16)
+
+# --------------------------------------------------------------------------- the profile
+PROFILE_CASES = [
+    ("misspelt schedule", {"finetune.schedul": "cosine"}, r"finetune has unknown settings 'schedul' \(did you mean 'schedule'\?\)"),
+    ("misspelt hash pin", {"trunks.vggface_sha265": "ab"}, r"trunks has unknown settings 'vggface_sha265' \(did you mean 'vggface_sha256'\?\)"),
+    ("misspelt observer count", {"observers.nn": 10}, r"observers has unknown settings 'nn' \(did you mean 'n'\?\)"),
+    ("misspelt planted key", {"planted.image_per_class": 10}, r"planted has unknown settings 'image_per_class' \(did you mean 'images_per_class'\?\)"),
+    ("misspelt faces key", {"faces.n_mael": 3}, r"faces has unknown settings 'n_mael' \(did you mean 'n_male'\?\)"),
+    ("misspelt section", {"finetuning": {"epochs": 3}}, r"has unknown settings 'finetuning' \(did you mean 'finetune'\?\)"),
+    ("misspelt trunk spec", {"trunks.spec.widht": 0.5}, r"trunks.spec has unknown settings 'widht' \(did you mean 'width'\?\)"),
+    ("misspelt pretraining key", {"trunks.pretrain.epoch": 3}, r"trunks.pretrain has unknown settings 'epoch'"),
+    ("misspelt gates key", {"gates.epoch": 3}, r"gates has unknown settings 'epoch' \(did you mean 'epochs'\?\)"),
+    ("misspelt probing key", {"probing.component": 3}, r"probing has unknown settings 'component' \(did you mean 'components'\?\)"),
+    ("required key missing", {"finetune.epochs": None}, r"finetune lacks \['epochs'\]; add them"),
+    ("unknown face source", {"faces.source": "web"}, r"faces.source 'web' is not one of \['synthetic', 'folder'\]"),
+    ("unknown frozen part", {"finetune.frozen": "all"}, r"finetune.frozen 'all' is not one of \['convolutions', 'trunk'\]"),
+]
+
+
+@pytest.mark.parametrize("edits, message", [c[1:] for c in PROFILE_CASES], ids=[c[0] for c in PROFILE_CASES])
+def test_a_bad_profile_is_refused_naming_the_file_and_the_key(edited_profile, edits, message):
+    path = edited_profile(edits)
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: profile 'x' .*{message}"):
+        load_profile("x", path)
+
+
+def test_an_unknown_profile_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"profile 'smok' is not one of \['demo', 'paper', 'smoke'\]"):
+        load_profile("smok")
+
+
+# --------------------------------------------------------------------------- CSV files
+MANIFEST = "file,identity,gender,view_deg\na.png,anna,female,0\nb.png,ben,male,0\n"
+CHOICES = "observer,target,option_a,option_b,chosen\nobs1,1,2,3,2\n"
+CSV_CASES = [
+    ("manifest empty", "manifest", b"", r"manifest\.csv: the file is empty"),
+    ("manifest extra field", "manifest", (MANIFEST + "c.png,cid,female,0,extra\n").encode(),
+     r"manifest\.csv, row 4: 5 values where the header has 4; quote values"),
+    ("manifest Latin-1", "manifest", MANIFEST.replace("anna", "ren\xe9e").encode("latin-1"),
+     r"manifest\.csv, row 2: byte b'\\xe9' is not UTF-8 text; save the file as UTF-8"),
+    ("manifest infinite view", "manifest", MANIFEST.replace("ben,male,0", "ben,male,inf").encode(),
+     r"manifest\.csv row 3: view_deg 'inf' is not a finite number of degrees"),
+    ("choices empty", "choices", b"", r"choices\.csv: the file is empty"),
+    ("choices extra field", "choices", (CHOICES + "obs1,2,3,4,3,9\n").encode(),
+     r"choices\.csv, row 3: 6 values where the header has 5"),
+    ("choices Latin-1", "choices", CHOICES.replace("obs1", "obs\xe91").encode("latin-1"),
+     r"choices\.csv, row 2: byte b'\\xe9' is not UTF-8 text"),
+    ("choices infinite identity", "choices", CHOICES.replace(",2,3,2", ",inf,3,2").encode(),
+     r"choices\.csv, row 2: option_a = 'inf' is not an identity number"),
+]
+
+
+@pytest.mark.parametrize("kind, content, message", [c[1:] for c in CSV_CASES], ids=[c[0] for c in CSV_CASES])
+def test_a_bad_csv_names_the_file_the_row_and_the_fix(tmp_path, kind, content, message):
+    if kind == "manifest":
+        for name in ("a.png", "b.png", "c.png"):
+            Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name)
+        (tmp_path / "manifest.csv").write_bytes(content)
+        with pytest.raises(datasets.DatasetError, match=message):
+            datasets.load_folder(tmp_path)
+    else:
+        (tmp_path / "choices.csv").write_bytes(content)
+        with pytest.raises(datasets.DatasetError, match=message):
+            rank2.read_choices(tmp_path / "choices.csv")
+
+
+def test_16_bit_greyscale_is_scaled_to_8_bits_not_clipped_to_white(tmp_path):
+    ramp = np.linspace(0, 65535, 64).astype(np.uint16).reshape(8, 8)
+    Image.fromarray(ramp).save(tmp_path / "a.png")  # PIL writes mode I;16
+    Image.fromarray(ramp).save(tmp_path / "b.png")
+    assert Image.open(tmp_path / "a.png").mode.startswith("I;16")
+    (tmp_path / "manifest.csv").write_text(MANIFEST)
+    faces = datasets.load_folder(tmp_path)
+    np.testing.assert_array_equal(faces.images[0], np.round(ramp * (255 / 65535)).astype(np.uint8))
+    assert faces.images[0].min() == 0 and faces.images[0].max() == 255
+
+
+# --------------------------------------------------------------------------- artifacts
+def test_a_file_that_is_not_a_face_set_says_so(tmp_path):
+    store.save_npz(tmp_path / "faces.npz", images=np.zeros((2, 8, 8), np.uint8))
+    with pytest.raises(datasets.DatasetError, match=r"faces\.npz: not a face set \(it lacks \['gender', "):
+        datasets.FaceDataset.load(tmp_path / "faces.npz")
+
+
+def test_a_truncated_face_set_is_named(tmp_path, smoke_faces):
+    smoke_faces.save(tmp_path / "faces.npz")
+    data = (tmp_path / "faces.npz").read_bytes()
+    (tmp_path / "faces.npz").write_bytes(data[:1000])
+    with pytest.raises(ValueError, match=r"faces\.npz: not a readable \.npz file .*truncated or corrupt: delete it"):
+        datasets.FaceDataset.load(tmp_path / "faces.npz")
+
+
+def test_faces_of_another_profile_are_refused_by_the_stages(tmp_path, smoke_faces):
+    from facelrp.stages import StageError, load_faces
+
+    smoke_faces.provenance["profile"] = "demo"
+    smoke_faces.save(tmp_path / "faces.npz")
+    with pytest.raises(StageError, match=r"faces\.npz: a face set of profile 'demo', not 'smoke'; .*render-faces --profile smoke"):
+        load_faces(tmp_path / "faces.npz", load_profile("smoke"))
+    smoke_faces.provenance.pop("profile")
+    smoke_faces.save(tmp_path / "faces.npz")
+    with pytest.raises(StageError, match=r"faces\.npz: 32-px faces, but profile 'demo' takes 128 px"):
+        load_faces(tmp_path / "faces.npz", load_profile("demo"))
+
+
+def test_a_missing_record_is_named(tmp_path):
+    results = Results(load_profile("smoke"), tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"planted\.json: no record of planted\.npz; run the pipeline"):
+        results.read_record(results.planted)
+
+
+# --------------------------------------------------------------------------- trunks
+@pytest.fixture(scope="module")
+def tiny_trunk():
+    return vgg.trunk_of(vgg.build_vgg16(TINY, n_classes=3))
+
+
+def test_a_trunk_without_record_or_checksum_is_refused(tmp_path, tiny_trunk):
+    vgg.save_trunk(tiny_trunk, tmp_path / "demo-imagenet.h5", {"source": "imagenet"})
+    (tmp_path / "demo-imagenet.json").unlink()
+    with pytest.raises(WeightsError, match=r"demo-imagenet\.h5: no record \(demo-imagenet\.json\) beside it and no "
+                                           r"SHA256SUMS entry.*restore the pair"):
+        vgg.load_trunk(tmp_path / "demo-imagenet.h5")
+
+
+def test_a_trunk_that_differs_from_sha256sums_is_refused(tmp_path, tiny_trunk):
+    vgg.save_trunk(tiny_trunk, tmp_path / "demo-imagenet.h5", {"source": "imagenet"})
+    (tmp_path / "demo-imagenet.json").unlink()
+    (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  demo-imagenet.h5\n")
+    with pytest.raises(WeightsError, match=r"differs from .*SHA256SUMS \(0{64}\)"):
+        vgg.load_trunk(tmp_path / "demo-imagenet.h5")
+
+
+def test_the_other_sources_trunk_in_its_place_is_refused(edited_profile, tmp_path, tiny_trunk):
+    folder = tmp_path / "trunks"
+    vgg.save_trunk(tiny_trunk, folder / "x-imagenet.h5", {"source": "vggface"})  # the VGGFace trunk, copied in
+    profile = load_profile("x", edited_profile({"trunks.folder": str(folder)}))
+    with pytest.raises(WeightsError, match=r"x-imagenet\.h5: its record says it is the vggface trunk, not the imagenet one"):
+        vgg.profile_trunk(profile, "imagenet")
+
+
+# --------------------------------------------------------------------------- the command line
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "facelrp", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_an_unwritable_output_is_found_before_the_work_and_told_in_one_line(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    run = _cli("render-faces", "--profile", "smoke", "--out", str(tmp_path / "taken" / "faces.npz"), cwd=tmp_path)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == (f"python -m facelrp render-faces: {tmp_path / 'taken'}: cannot write there, "
+                          f"{tmp_path / 'taken'} is a file, not a folder; choose another --out\n")
+
+
+def test_a_missing_input_is_one_line_and_debug_shows_the_traceback(tmp_path):
+    args = ("features", "--profile", "smoke", "--source", "vggface", "--faces", "nowhere.npz", "--out", "f.npz")
+    run = _cli(*args, cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[-1].startswith("python -m facelrp features: nowhere.npz: no such data-set file; make it")
+    assert "Traceback" not in run.stderr
+    debug = _cli("--debug", *args, cwd=tmp_path)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_a_malformed_page_parameter_is_one_line(tmp_path):
+    run = _cli("execute-page", "page.md", "--profile", "smoke", "--out", "p.ipynb", "--param", "seed3", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr == "python -m facelrp execute-page: --param 'seed3': expected name=value\n"
+
+
+def test_the_written_list_names_every_case():
+    from pathlib import Path
+
+    listed = (Path(__file__).with_name("BAD_INPUT.md")).read_text()
+    names = [c[0] for c in PROFILE_CASES + CSV_CASES]
+    missing = [name for name in names if name not in listed]
+    assert not missing, missing

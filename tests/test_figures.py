@@ -1,0 +1,70 @@
+"""The figure functions the pages call: what each panel shows."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+
+from facelrp import comparisons, figures, finetune, masking  # noqa: E402
+from facelrp.profiles import load_profile  # noqa: E402
+
+KEYS = finetune.model_keys(load_profile("demo"))
+LEVELS = masking.LEVELS
+CHANCE = {"gender": 0.5, "identity": 0.01}
+
+
+def _lines(ax):
+    return {line.get_label(): line for line in ax.get_lines()}
+
+
+def test_figure5_draws_own_other_seed_and_random_curves_per_pretraining():
+    n = len(KEYS)
+    binned = np.zeros((n, len(comparisons.BINS), len(LEVELS)))
+    binned[:, comparisons.BINS.index("same_model")] = 0.2
+    binned[:, comparisons.BINS.index("other_seed")] = 0.4
+    random = np.full((n, len(LEVELS)), 0.9)
+    fig = figures.figure5(binned, random, KEYS, LEVELS, CHANCE)
+    identity = fig.axes[0]
+    lines = _lines(identity)
+    assert identity.get_title() == "identity models"
+    np.testing.assert_allclose(lines["vggface: same init."].get_ydata(), 0.2)
+    np.testing.assert_allclose(lines["vggface: different init."].get_ydata(), 0.4)
+    np.testing.assert_allclose(lines["imagenet: random mask"].get_ydata(), 0.9)
+
+
+def test_figure6_has_a_panel_per_destination_type_with_the_four_sources():
+    binned = np.stack([np.full((len(KEYS), len(LEVELS)), b / 10) for b in range(len(comparisons.BINS))], axis=1)
+    fig = figures.figure6(binned, KEYS, LEVELS, CHANCE)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["destination: imagenet identity", "destination: imagenet gender",
+                      "destination: vggface identity", "destination: vggface gender"]
+    assert len([label for label in _lines(fig.axes[0]) if not label.startswith("chance")]) == 4
+
+
+def test_figure_r2_takes_each_models_own_masks_and_the_random_row():
+    n = len(KEYS)
+    runs = {}
+    for k, name in enumerate(("constant", "constant-lerf", "road", "road-lerf")):
+        accuracy = np.full((n + 1, n, len(LEVELS)), 0.5)
+        accuracy[np.arange(n), np.arange(n)] = k / 10
+        accuracy[n] = 0.95
+        runs[name] = accuracy
+    fig = figures.figure_r2(runs, KEYS, LEVELS, CHANCE)
+    lines = _lines(fig.axes[0])
+    np.testing.assert_allclose(lines["LeRF, mean colour"].get_ydata(), 0.1)
+    np.testing.assert_allclose(lines["LeRF, ROAD"].get_ydata(), 0.3)
+    np.testing.assert_allclose(lines["random, ROAD"].get_ydata(), 0.95)
+
+
+def test_gate_figures_show_a_cell_per_variant_and_attribute_and_the_chosen_faces():
+    rng = np.random.default_rng(0)
+    gates = {"aig-0.4": rng.integers(0, 2, (30, 5)), "iig-gender": rng.integers(0, 2, (30, 5))}
+    attributes = {"gender": rng.integers(0, 2, 30), "hair_length": rng.integers(0, 2, 30)}
+    fig = figures.gate_heatmaps(gates, attributes)
+    assert len(fig.axes) == 2 * 2 + 1  # the cells and the colour bar
+    assert fig.axes[0].get_ylabel() == "aig-0.4" and fig.axes[1].get_title() == "hair length"
+    images = rng.integers(0, 255, (30, 8, 8), dtype=np.uint8)
+    fig = figures.easy_and_hard(images, gates["aig-0.4"], np.repeat(np.arange(10), 3), n=4)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 8 and all(t.startswith("id ") and t.endswith(" blocks") for t in titles)

@@ -1,0 +1,37 @@
+"""The pages narrate: their code cells load artifacts, call the package, plot and glue.
+Computation lives in the package, where the other tests reach it."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted([*(ROOT / "notebooks").glob("*.md"), *(ROOT / "book").glob("*.md")])
+CELL = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)```", re.S)
+#: What a page's code must not do, and where that belongs instead.
+FORBIDDEN = {
+    r"^\s*(def|class)\s": "defines a function or class (move it into the package)",
+    r"\blambda\b": "builds behaviour from a lambda (name a function in the package)",
+    r"plt\.(subplots|figure)\(": "draws a figure by hand (add a function to facelrp.figures)",
+    r"^\s*for\s+\w+\s+in\s+(keys|MODELS|model_keys)\b": "loops over the models (the pipeline or the package does)",
+}
+
+
+def test_the_pages_are_found():
+    assert {"model.md", "masking.md", "robust.md", "gates.md", "intro.md"} <= {p.name for p in PAGES}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_a_page_only_narrates(page):
+    code = "\n".join(CELL.findall(page.read_text()))
+    found = [f"line {n}: {what}: {line.strip()}" for n, line in enumerate(code.splitlines(), 1)
+             for pattern, what in FORBIDDEN.items() if re.search(pattern, line)]
+    assert not found, f"{page.name}:\n" + "\n".join(found)
+
+
+def test_the_check_catches_a_page_that_computes(tmp_path):
+    page = "# t\n\n```{code-cell} python\ndef f(x):\n    return x\nfig, ax = plt.subplots()\nfor k in keys:\n    pass\n```\n"
+    code = "\n".join(CELL.findall(page))
+    hits = {what for line in code.splitlines() for pattern, what in FORBIDDEN.items() if re.search(pattern, line)}
+    assert len(hits) == 3
