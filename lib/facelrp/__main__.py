@@ -154,7 +154,8 @@ def parser() -> argparse.ArgumentParser:
     for name, (function, help_text, arguments) in _COMMANDS.items():
         command = commands.add_parser(name, help=help_text)
         if name not in ("check-book", "book-values"):
-            command.add_argument("--profile", choices=PROFILE_NAMES, default="demo")
+            command.add_argument("--profile", default="demo", help=f"a profile of the settings file: {', '.join(PROFILE_NAMES)} "
+                                 "or one of your own (FACELRP_PROFILES)")
         for flag, options in arguments:
             command.add_argument(flag, **options)
         command.set_defaults(run=function)

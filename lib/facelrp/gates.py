@@ -37,7 +37,6 @@ __all__ = [
     "evaluate",
     "gate_heatmap",
     "easy_and_hard",
-    "PAPER_TABLE_II",
     "profile_spec",
 ]
 
@@ -407,11 +406,6 @@ def attribute_estimation(runs: dict[tuple[str, int], dict], attributes: dict[str
                          "accuracy": 100 * float(np.mean(scores)), "majority class": 100 * max(share, 1 - share)})
     return pd.DataFrame(rows)
 
-
-PAPER_TABLE_II = {
-    "resnet": (60.69, 2.54), "aig-0.4": (62.07, 1.27), "aig-0.5": (60.85, 1.75), "aig-0.7": (61.15, 2.06),
-    "iig-gender": (62.41, 1.73), "iig-gender-age (ours: second attribute hair length)": (62.29, 1.18),
-}
 
 
 def profile_spec(settings: dict, size: int, n_classes: int) -> GateSpec:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["FROZEN", "SCHEDULES", "PROFILE_NAMES", "TRUNK_SOURCES", "Profile", "load_profile"]
+__all__ = ["FROZEN", "SCHEDULES", "PROFILE_NAMES", "TRUNK_SOURCES", "Profile", "load_profile", "profiles_file"]
 
 _FILE = Path(__file__).with_name("profiles.yml")
+#: The profiles the package ships (a settings file may add others).
 PROFILE_NAMES = ("smoke", "demo", "paper")
 _FACE_SOURCES = ("synthetic", "folder")
 _TRUNK_SOURCES = ("pretrain", "shipped", "real")
@@ -141,15 +142,24 @@ def _check_trunks(where: str, trunks: dict) -> None:
         _check_keys(f"{where}.pretrain.{source}", pretrain.get(source, {}), _PRETRAIN)
 
 
+def profiles_file() -> Path:
+    """The settings file in use: ``$FACELRP_PROFILES`` if set (your own copy, with edited or
+    added profiles), else the package's ``profiles.yml``."""
+    return Path(os.environ.get("FACELRP_PROFILES") or _FILE)
+
+
 def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
-    """The profile called `name`, from `path` (default: the package's profiles.yml).
+    """The profile called `name`, from `path` (default: `profiles_file`).
 
     Raises
     ------
     ValueError
         `name` is not a profile in the file, or the entry is malformed.
     """
-    path = Path(path) if path is not None else _FILE
+    path = Path(path) if path is not None else profiles_file()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no settings file there; point FACELRP_PROFILES at a copy of the package's "
+                                f"profiles.yml ({_FILE})")
     with open(path) as handle:
         entries = yaml.safe_load(handle)
     if name not in entries:

@@ -14,9 +14,11 @@ forms are the ones that match the design.
 from __future__ import annotations
 
 import pandas as pd
+
+from . import paper
 import pingouin as pg
 
-__all__ = ["FIGURE5_SOURCES", "FIGURE6_SOURCES", "bin_means", "figure5_tests", "figure6_tests", "PAPER", "f_text",
+__all__ = ["FIGURE5_SOURCES", "FIGURE6_SOURCES", "bin_means", "figure5_tests", "figure6_tests", "f_text",
            "figure5_shown", "figure6_shown"]
 
 #: Figure 5: the same model's own masks against another seed's (same pretraining and task).
@@ -29,22 +31,6 @@ FIGURE6_SOURCES = {
     "other_task": "same pretraining, other task",
 }
 
-#: What the paper reported (section 3.1-3.3), for the tables that put ours beside them.
-PAPER = {
-    "figure5": {
-        ("identity", "pretraining"): "F(1, 16) = 49.6, p = 2.8e-6",
-        ("identity", "mask source"): "F(1, 16) = 1.88, p = 0.19",
-        ("gender", "pretraining"): "F(1, 16) = 34.5, p = 2.4e-5",
-        ("gender", "mask source"): "F(1, 16) = 0.09, p = 0.77",
-    },
-    "figure6_anova": "all F(3, 16) > 3.3, all p < 0.05",
-    "figure6_pairs": {
-        ("same init.", "same pretraining, other task"): "all p > 0.06 (no difference)",
-        ("same init.", "other pretraining, same task"): "p < 0.03, except ImageNet-gender p > 0.08",
-        ("same init.", "other pretraining, other task"): "p < 0.03, except ImageNet-gender p > 0.08",
-        ("other pretraining, other task", "other pretraining, same task"): "all p > 0.92 (no difference)",
-    },
-}
 
 
 def bin_means(table: pd.DataFrame, sources: dict[str, str]) -> pd.DataFrame:
@@ -121,7 +107,7 @@ def figure5_shown(tests: pd.DataFrame) -> pd.DataFrame:
     design, this run's statistic beside the paper's (between-subjects rows only)."""
     shown = tests[tests.effect != "interaction"].copy()
     shown["this run"] = shown.apply(f_text, axis=1)
-    shown["paper"] = [PAPER["figure5"].get((t, e), "") if d == "between" else ""
+    shown["paper"] = [paper.FIGURE5.get((t, e), "") if d == "between" else ""
                       for t, e, d in zip(shown.task, shown.effect, shown.design)]
     shown["design"] = shown.design.map({"between": "between-subjects (paper's df)", "mixed": "mixed: source within model"})
     return shown.set_index(["task", "effect", "design"])[["this run", "paper"]]
@@ -132,10 +118,10 @@ def figure6_shown(anova: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pd.DataFram
     this run's statistic beside the paper's."""
     shown = anova.copy()
     shown["this run"] = shown.apply(f_text, axis=1)
-    shown["paper"] = [PAPER["figure6_anova"] if d == "between" else "" for d in shown.design]
+    shown["paper"] = [paper.FIGURE6_ANOVA if d == "between" else "" for d in shown.design]
     shown["design"] = shown.design.map({"between": "one-way between (paper's df)", "repeated": "repeated measures"})
     tests = pairs.copy()
-    tests["paper"] = [PAPER["figure6_pairs"].get((a, b)) or PAPER["figure6_pairs"].get((b, a), "")
+    tests["paper"] = [paper.FIGURE6_PAIRS.get((a, b)) or paper.FIGURE6_PAIRS.get((b, a), "")
                       for a, b in zip(tests.A, tests.B)]
     tests["pair"] = tests.A + " vs " + tests.B
     tests["this run"] = [f"t({d:.0f}) = {t:.2f}, p = {p:.2g} (Holm)" for d, t, p in zip(tests.dof, tests["T"], tests.p_corr)]

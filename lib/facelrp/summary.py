@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import statistics
+from . import paper, statistics
 
 __all__ = ["paper_vs_run", "masking_conclusions"]
 
@@ -39,12 +39,12 @@ def paper_vs_run(accuracy: pd.DataFrame, table: pd.DataFrame, observers: dict | 
 
     for (pretraining, task), group in accuracy.groupby(["pretraining", "task"], sort=False):
         low = 100 * group["validation"].min()
-        add(f"fine-tuning accuracy, {pretraining} {task} (lowest of {len(group)})", "> 98 % for every model",
+        add(f"fine-tuning accuracy, {pretraining} {task} (lowest of {len(group)})", paper.FINETUNE_ACCURACY,
             f"{low:.1f} %", low >= 98)
 
     rows.extend(masking_conclusions(table).to_dict("records"))
 
-    paper_obs = "51.8 % ± 0.77, t(45) = 2.345, p = 0.023"
+    paper_obs = paper.OBSERVERS_TEXT
     if observers is None:
         add("observers choosing the VGGFace-side face", paper_obs, "no observer data", "not comparable")
     else:
@@ -67,10 +67,10 @@ def masking_conclusions(table: pd.DataFrame) -> pd.DataFrame:
     fig5 = statistics.figure5_tests(table).set_index(["task", "design", "effect"])
     for task in ("identity", "gender"):
         row = fig5.loc[(task, "between", "pretraining")]
-        add(f"Fig. 5, {task}: effect of pretraining on AUC", statistics.PAPER["figure5"][(task, "pretraining")],
+        add(f"Fig. 5, {task}: effect of pretraining on AUC", paper.FIGURE5[(task, "pretraining")],
             _fmt(row.F, row.df1, row.df2, row.p), row.p < _ALPHA)
         row = fig5.loc[(task, "between", "mask source")]
-        add(f"Fig. 5, {task}: same vs different init. (no effect)", statistics.PAPER["figure5"][(task, "mask source")],
+        add(f"Fig. 5, {task}: same vs different init. (no effect)", paper.FIGURE5[(task, "mask source")],
             _fmt(row.F, row.df1, row.df2, row.p), row.p >= _ALPHA)
 
     anova, pairs = statistics.figure6_tests(table)
@@ -80,7 +80,7 @@ def masking_conclusions(table: pd.DataFrame) -> pd.DataFrame:
     labels = statistics.FIGURE6_SOURCES
     for pretraining, task in anova.index.droplevel("design").unique():
         row = anova.loc[(pretraining, task, "between")]
-        add(f"Fig. 6, {pretraining} {task}: effect of mask source", statistics.PAPER["figure6_anova"],
+        add(f"Fig. 6, {pretraining} {task}: effect of mask source", paper.FIGURE6_ANOVA,
             _fmt(row.F, row.df1, row.df2, row.p), row.p < _ALPHA)
         here = pairs[(pairs.pretraining == pretraining) & (pairs.task == task)]
 
@@ -92,16 +92,16 @@ def masking_conclusions(table: pd.DataFrame) -> pd.DataFrame:
         other_pre, other_both = labels["other_pretraining"], labels["other_both"]
         p = pair_p(same, other_task)
         add(f"Fig. 6, {pretraining} {task}: same init. vs same pretraining, other task (no difference)",
-            "all p > 0.06", f"p = {p:.2g} (Holm)", p >= _ALPHA)
+            paper.FIGURE6_PAIR_CLAIMS["same init. vs other task"], f"p = {p:.2g} (Holm)", p >= _ALPHA)
         p = pair_p(same, other_pre)
         higher = by_type[(pretraining, task, other_pre)] > by_type[(pretraining, task, same)]
         if (pretraining, task) == ("imagenet", "gender"):
             add(f"Fig. 6, {pretraining} {task}: other pretraining vs same init. (no difference)",
-                "p > 0.08", f"p = {p:.2g} (Holm)", p >= _ALPHA)
+                paper.FIGURE6_PAIR_CLAIMS["other pretraining vs same init., ImageNet gender"], f"p = {p:.2g} (Holm)", p >= _ALPHA)
         else:
             add(f"Fig. 6, {pretraining} {task}: masks from the other pretraining hurt less (higher AUC)",
-                "p < 0.03", f"p = {p:.2g} (Holm), {'higher' if higher else 'lower'}", p < _ALPHA and higher)
+                paper.FIGURE6_PAIR_CLAIMS["other pretraining vs same init."], f"p = {p:.2g} (Holm), {'higher' if higher else 'lower'}", p < _ALPHA and higher)
         p = pair_p(other_pre, other_both)
         add(f"Fig. 6, {pretraining} {task}: other pretraining, same vs other task (no difference)",
-            "all p > 0.92", f"p = {p:.2g} (Holm)", p >= _ALPHA)
+            paper.FIGURE6_PAIR_CLAIMS["other pretraining, same vs other task"], f"p = {p:.2g} (Holm)", p >= _ALPHA)
     return pd.DataFrame(rows)
