@@ -23,7 +23,7 @@ def measure(threads: int, steps: int, size: int | None) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from facelrp import pretrain, vgg
+    from facelrp.models import pretrain, vgg
     from facelrp.profiles import load_profile
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -14,8 +14,10 @@ import time
 
 import numpy as np
 
-from facelrp import datasets, finetune, masking, vgg
 from facelrp.artifacts import Results
+from facelrp.data import datasets
+from facelrp.evaluate import masking
+from facelrp.models import finetune, vgg
 from facelrp.profiles import PROFILE_NAMES, TRUNK_SOURCES, load_profile
 
 

@@ -22,7 +22,9 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from facelrp import relevance, vgg, workload
+    from facelrp.book import workload
+    from facelrp.explain import relevance
+    from facelrp.models import vgg
     from facelrp.profiles import load_profile
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)

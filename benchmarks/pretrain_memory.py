@@ -1,6 +1,6 @@
 """Peak memory of pretraining a stand-in trunk, by input size.
 
-`facelrp.pretrain.pretrain_trunk` holds the corpus as float32 (VGG-16's input); at
+`facelrp.models.pretrain.pretrain_trunk` holds the corpus as float32 (VGG-16's input); at
 higher resolutions that dominates memory. This runs one epoch on random images of the
 given size and count and prints the process's peak resident memory:
 
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from facelrp import pretrain, vgg
+from facelrp.models import pretrain, vgg
 
 
 def main() -> None:

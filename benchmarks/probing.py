@@ -1,4 +1,4 @@
-"""Time per layer and peak memory of layer-wise attribute probing (facelrp.probing).
+"""Time per layer and peak memory of layer-wise attribute probing (facelrp.studies.probing).
 
 Renders the profile's probing faces (or reads them from the pipeline's results), then for
 every layer of one trunk: extracts the training and validation activations and runs every
@@ -13,9 +13,11 @@ import argparse
 import resource
 import time
 
-from facelrp import datasets, probing, vgg
 from facelrp.artifacts import Results
+from facelrp.data import datasets
+from facelrp.models import vgg
 from facelrp.profiles import PROFILE_NAMES, TRUNK_SOURCES, load_profile
+from facelrp.studies import probing
 
 
 def peak_gib() -> float:

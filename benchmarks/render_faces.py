@@ -11,7 +11,7 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target says
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from facelrp import datasets  # noqa: E402
+from facelrp.data import datasets  # noqa: E402
 
 
 def main() -> None:

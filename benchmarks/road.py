@@ -14,9 +14,11 @@ import time
 
 import numpy as np
 
-from facelrp import datasets, finetune, masking
 from facelrp.artifacts import Results
-from facelrp.fills import ImageFill
+from facelrp.data import datasets
+from facelrp.evaluate import masking
+from facelrp.evaluate.fills import ImageFill
+from facelrp.models import finetune
 from facelrp.profiles import PROFILE_NAMES, load_profile
 
 

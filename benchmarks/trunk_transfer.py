@@ -32,8 +32,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from facelrp import datasets, finetune, objects, pretrain, probing, vgg
+from facelrp.data import datasets, objects
+from facelrp.models import finetune, pretrain, vgg
 from facelrp.profiles import SCHEDULES, load_profile
+from facelrp.studies import probing
 
 VARIANTS = {
     "base": {"width": 0.25, "input_size": 64, "fc_width": 1024},  # the demo profile's spec

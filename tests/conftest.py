@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from facelrp import datasets, faces
+from facelrp.data import datasets, faces
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Measurements of `facelrp.relevance` in graph mode, printed as JSON.
+"""Measurements of `facelrp.explain.relevance` in graph mode, printed as JSON.
 
 Run by tests/test_relevance.py in a subprocess: iNNvestigate needs TensorFlow's graph
 mode for the whole process, and the rest of the test suite runs eagerly.
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facelrp import relevance, vgg
+from facelrp.explain import relevance
+from facelrp.models import vgg
 
 relevance.graph_mode()
 from tensorflow import keras  # noqa: E402

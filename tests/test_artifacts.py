@@ -122,7 +122,7 @@ def test_a_stage_error_is_one_line_and_exit_status_2(monkeypatch, capsys):
 
 
 def test_book_toc_points_the_pages_at_the_profiles_folder(tmp_path):
-    from facelrp.book import write_toc
+    from facelrp.book.pages import write_toc
 
     (tmp_path / "_toc.yml").write_text("root: results/demo/book/intro\nchapters:\n- file: results/demo/book/masking\n")
     out = write_toc("smoke", tmp_path / "results" / "smoke" / "_toc.yml", root=tmp_path)

@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facelrp import datasets, rank2, store, vgg
+from facelrp import store
 from facelrp.artifacts import Results
+from facelrp.data import datasets
+from facelrp.evaluate import rank2
+from facelrp.models import vgg
+from facelrp.models.vgg import TrunkSpec, WeightsError
 from facelrp.profiles import load_profile
-from facelrp.vgg import TrunkSpec, WeightsError
 
 TINY = TrunkSpec(width=1 / 16, input_size=32, fc_width=16)
 

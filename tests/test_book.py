@@ -204,7 +204,7 @@ def test_relevance_page_and_the_twenty_model_pages(smoke_book):
 
 
 def test_model_artifacts_are_complete(smoke_book):
-    from facelrp import finetune
+    from facelrp.models import finetune
 
     arrays, record = finetune.load_run(SMOKE / "models" / "imagenet-gender-s1")
     assert arrays["maps"].shape == (12, 32, 32) and arrays["logits"].shape == (12, 2)
@@ -215,7 +215,8 @@ def test_model_artifacts_are_complete(smoke_book):
 
 
 def test_masking_page_shows_figures_2_3_5_6_and_the_statistics(smoke_book):
-    from facelrp import masking, store
+    from facelrp import store
+    from facelrp.evaluate import masking
 
     curves = store.load_npz(SMOKE / "masking" / "curves.npz")
     assert curves["accuracy"].shape == (21, 20, len(masking.LEVELS))
@@ -235,7 +236,7 @@ def test_masking_page_shows_figures_2_3_5_6_and_the_statistics(smoke_book):
 def test_rank2_page_shows_figure_7_and_the_t_test_labelled_simulated(smoke_book):
     import pandas as pd
 
-    from facelrp import rank2
+    from facelrp.evaluate import rank2
 
     folder = SMOKE / "rank2"
     trials = pd.read_csv(folder / "trials.csv")
@@ -257,7 +258,7 @@ def test_a_killed_pipeline_leaves_no_half_artifact_and_resumes_to_the_same_resul
 
     import psutil
 
-    from facelrp import finetune
+    from facelrp.models import finetune
 
     name = "vggface-gender-s2"
     folder = SMOKE / "models" / name
@@ -306,7 +307,7 @@ def test_a_killed_pipeline_leaves_no_half_artifact_and_resumes_to_the_same_resul
 
 
 def test_browser_check_passes_the_smoke_book_and_catches_what_a_reader_would_see_broken(smoke_book, tmp_path):
-    from facelrp.check import check_book
+    from facelrp.book.check import check_book
 
     reports = check_book(smoke_book, tmp_path / "shots")
     assert len(reports) == 34 and all(r.ok for r in reports), [r.problems() for r in reports if not r.ok]

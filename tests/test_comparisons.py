@@ -1,9 +1,9 @@
 import numpy as np
 
-from facelrp import comparisons
-from facelrp.finetune import ModelKey
+from facelrp.evaluate import comparisons
+from facelrp.models.finetune import ModelKey
+from facelrp.models.finetune import model_keys
 from facelrp.profiles import load_profile
-from facelrp.finetune import model_keys
 
 
 def test_relations_of_the_paper():

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from facelrp import datasets
-from facelrp.datasets import DatasetError, FaceDataset
+from facelrp.data import datasets
+from facelrp.data.datasets import DatasetError, FaceDataset
 
 
 def _write_folder(folder, rows, size=(20, 20), skip_images=()):

@@ -4,7 +4,7 @@ from scipy.ndimage import binary_dilation
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
-from facelrp import datasets, faces
+from facelrp.data import datasets, faces
 
 LABEL = {name: i for i, name in enumerate(faces.PARTS)}
 

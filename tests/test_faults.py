@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facelrp import datasets, store
+from facelrp import store
+from facelrp.data import datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,9 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from facelrp import comparisons, figures, finetune, masking  # noqa: E402
+from facelrp import figures  # noqa: E402
+from facelrp.evaluate import comparisons, masking
+from facelrp.models import finetune
 from facelrp.profiles import load_profile  # noqa: E402
 
 KEYS = finetune.model_keys(load_profile("demo"))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from facelrp import fills, masking
+from facelrp.evaluate import fills, masking
 
 
 def _neighbour_mean(image, y, x):
@@ -78,7 +78,7 @@ def test_image_fill_levels_match_the_fill_of_each_face_and_level():
     road = fills.ImageFill("road", faces, noise=0.0)
     filled = road.levels(order, counts)
     assert filled.shape == (6, 8, 8, 3)
-    from facelrp.datasets import caffe_preprocess
+    from facelrp.data.datasets import caffe_preprocess
 
     assert np.allclose(filled[:2], caffe_preprocess(faces), atol=1e-4)  # level 0: nothing removed
     mask = np.zeros(64, bool)

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from facelrp import finetune, probing, vgg
-from facelrp.datasets import caffe_preprocess
+from facelrp.data.datasets import caffe_preprocess
+from facelrp.models import finetune, vgg
+from facelrp.studies import probing
 
 TINY = vgg.TrunkSpec(width=1 / 16, input_size=32, fc_width=16)
 
@@ -174,7 +175,7 @@ def test_training_with_hidden_layers_trains_them_from_the_given_start(trunk):
 
 
 def test_assembled_model_with_trained_hidden_layers_leaves_the_trunk_alone(trunk, smoke_faces):
-    from facelrp import masking
+    from facelrp.evaluate import masking
 
     rng = np.random.default_rng(1)
     before = [w.copy() for w in trunk.get_layer("fc1").get_weights()]

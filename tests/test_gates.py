@@ -1,9 +1,9 @@
-"""Gated ResNet, its losses and its cost (facelrp.gates)."""
+"""Gated ResNet, its losses and its cost (facelrp.studies.gates)."""
 
 import numpy as np
 import pytest
 
-from facelrp import gates
+from facelrp.studies import gates
 
 TINY = gates.GateSpec(input_size=8, stem=4, stages=((4, 1, 1), (8, 1, 2)), gate_hidden=3, n_classes=5)
 

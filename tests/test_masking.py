@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from facelrp import comparisons, finetune, masking, statistics, vgg
+from facelrp.evaluate import comparisons, masking, statistics
+from facelrp.models import finetune, vgg
 from facelrp.profiles import load_profile
 
 KEYS = finetune.model_keys(load_profile("demo"))
@@ -177,8 +178,8 @@ def test_masking_curves_names_a_missing_trunk():
 def test_image_fills_give_the_same_curves_on_both_paths(kind):
     from tensorflow import keras
 
-    from facelrp import fills
-    from facelrp.datasets import caffe_preprocess
+    from facelrp.data.datasets import caffe_preprocess
+    from facelrp.evaluate import fills
 
     spec = vgg.TrunkSpec(width=0.0625, input_size=32, fc_width=16)
     keras.utils.set_random_seed(0)
@@ -202,7 +203,7 @@ def test_image_fills_give_the_same_curves_on_both_paths(kind):
 def test_random_map_floor_gives_the_random_baseline_within_sampling_error():
     from tensorflow import keras
 
-    from facelrp import relevance
+    from facelrp.explain import relevance
 
     spec = vgg.TrunkSpec(width=0.0625, input_size=32, fc_width=16)
     keras.utils.set_random_seed(3)

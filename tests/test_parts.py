@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facelrp import parts
-from facelrp.faces import PARTS
-from facelrp.finetune import ModelKey
+from facelrp.data.faces import PARTS
+from facelrp.explain import parts
+from facelrp.models.finetune import ModelKey
 
 BG, SKIN, HAIR, EYES, NOSE = (PARTS.index(p) for p in ("background", "skin", "hair", "eyes", "nose"))
 

@@ -6,7 +6,8 @@ from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 
-from facelrp import faces, planted
+from facelrp.data import faces
+from facelrp.explain import planted
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Layer-wise PLS + VIP attribute probing (facelrp.probing)."""
+"""Layer-wise PLS + VIP attribute probing (facelrp.studies.probing)."""
 
 import tracemalloc
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.cross_decomposition import PLSRegression
 
-from facelrp import faces, probing
+from facelrp.data import faces
+from facelrp.studies import probing
 
 
 def _nipals_vip(x, y, k):
@@ -150,7 +151,7 @@ def test_probe_faces_reject_odd_sizes():
 
 @pytest.fixture(scope="module")
 def tiny_trunk():
-    from facelrp import vgg
+    from facelrp.models import vgg
 
     return vgg.build_vgg16(vgg.TrunkSpec(width=0.0625, input_size=32, fc_width=64))
 

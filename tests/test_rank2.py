@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from facelrp import faces, rank2
-from facelrp.datasets import DatasetError
+from facelrp.data import faces
+from facelrp.data.datasets import DatasetError
+from facelrp.evaluate import rank2
 
 
 def test_rank2_is_the_runner_up_where_the_target_wins():

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facelrp import relevance
+from facelrp.explain import relevance
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_unknown_method_lists_the_valid_ones(graph_mode_run):
 
 
 def test_eager_mode_is_refused_with_the_fix():
-    with pytest.raises(RuntimeError, match=r"call facelrp.relevance.graph_mode\(\) at the start of the process"):
+    with pytest.raises(RuntimeError, match=r"call facelrp.explain.relevance.graph_mode\(\) at the start of the process"):
         relevance.relevance_maps(None, np.zeros((1, 32, 32, 3), np.float32), classes=np.zeros(1, int))
 
 

@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facelrp import comparisons, finetune, masking, relevance, robustness, summary
+from facelrp.evaluate import comparisons, masking, robustness, summary
+from facelrp.explain import relevance
+from facelrp.models import finetune
 from facelrp.profiles import load_profile
 
 KEYS = finetune.model_keys(load_profile("demo"))

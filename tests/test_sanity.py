@@ -8,7 +8,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from facelrp import sanity, vgg
+from facelrp.explain import sanity
+from facelrp.models import vgg
 
 
 def test_cascade_is_cumulative_from_the_readout_to_the_first_block():
@@ -70,7 +71,7 @@ def test_similarity_is_one_for_identical_maps_and_near_zero_for_independent_ones
 
 
 def test_shuffled_readout_keeps_validation_labels_and_permutes_training_labels(monkeypatch):
-    from facelrp import finetune
+    from facelrp.models import finetune
 
     seen = {}
     trained = [np.ones((3, 4), np.float32), np.zeros(4, np.float32)]
@@ -99,7 +100,8 @@ def test_cascade_on_a_tiny_model_moves_the_maps_away_from_the_original(tmp_path)
     # iNNvestigate needs graph mode for the whole process: run in a fresh interpreter
     script = textwrap.dedent(f"""
         import numpy as np
-        from facelrp import relevance, sanity, vgg
+        from facelrp.explain import relevance, sanity
+        from facelrp.models import vgg
         relevance.graph_mode()
         from tensorflow import keras
         keras.utils.set_random_seed(0)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from facelrp import vgg
+from facelrp.models import vgg
 from facelrp.profiles import TRUNK_SOURCES, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]

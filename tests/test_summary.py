@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from facelrp import comparisons, finetune, summary
+from facelrp.evaluate import comparisons, summary
+from facelrp.models import finetune
 from facelrp.profiles import load_profile
 
 KEYS = finetune.model_keys(load_profile("demo"))

@@ -5,8 +5,8 @@ import h5py
 import numpy as np
 import pytest
 
-from facelrp import pretrain, vgg
-from facelrp.vgg import TrunkSpec, WeightsError
+from facelrp.models import pretrain, vgg
+from facelrp.models.vgg import TrunkSpec, WeightsError
 
 TINY = TrunkSpec(width=1 / 16, input_size=32, fc_width=16)
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from facelrp import vgg, workload
-from facelrp.masking import LEVELS
+from facelrp.book import workload
+from facelrp.evaluate.masking import LEVELS
+from facelrp.models import vgg
 from facelrp.profiles import load_profile
 
 

@@ -2,7 +2,7 @@
 
 Argument parsing only: a stage command loads its profile, calls
 ``facelrp.stages.<stage>.run(profile, **options)`` and prints the stage's one-line summary;
-the book commands call `facelrp.book` and `facelrp.check`.
+the book commands call `facelrp.book.pages` and `facelrp.book.check`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import sys
 
 from .profiles import PROFILE_NAMES, TRUNK_SOURCES, load_profile
-from .relevance import METHODS, RANDOM
+from .explain.relevance import METHODS, RANDOM
 
 
 def _stage(args) -> str:
@@ -37,7 +37,7 @@ def _stage(args) -> str:
 def _execute_page(args) -> str:
     import yaml
 
-    from .book import execute_page
+    from .book.pages import execute_page
 
     load_profile(args.profile)
     parameters = {"profile": args.profile}
@@ -52,7 +52,7 @@ def _execute_page(args) -> str:
 
 
 def _book_toc(args) -> str:
-    from .book import write_toc
+    from .book.pages import write_toc
 
     load_profile(args.profile)
     write_toc(args.profile, args.out, root=args.root)
@@ -62,7 +62,7 @@ def _book_toc(args) -> str:
 def _book_values(args) -> str:
     import json
 
-    from .book import glued_values
+    from .book.pages import glued_values
     from .store import save_json
 
     values = glued_values(args.book)
@@ -74,7 +74,7 @@ def _book_values(args) -> str:
 
 
 def _check_book(args) -> str:
-    from .check import check_book
+    from .book.check import check_book
 
     reports = check_book(args.html, args.screenshots)
     bad = [r for r in reports if not r.ok]

@@ -7,8 +7,8 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
-from . import faces
-from .datasets import GENDERS, FaceDataset
+from .data import faces
+from .data.datasets import GENDERS, FaceDataset
 
 __all__ = [
     "figure1ab",
@@ -384,7 +384,7 @@ def figure5(binned: np.ndarray, random: np.ndarray, keys: list, levels: np.ndarr
     keys : the profile's models (the destinations, in order)
     chance : task -> chance accuracy
     """
-    from .comparisons import BINS
+    from .evaluate.comparisons import BINS
 
     panels = []
     for task in ("identity", "gender"):
@@ -402,8 +402,8 @@ def figure5(binned: np.ndarray, random: np.ndarray, keys: list, levels: np.ndarr
 def figure6(binned: np.ndarray, keys: list, levels: np.ndarray, chance: dict[str, float]) -> plt.Figure:
     """Paper Figure 6: each kind of destination under masks from the four sources of
     `statistics.FIGURE6_SOURCES` (arguments as `figure5`)."""
-    from .comparisons import BINS
-    from .statistics import FIGURE6_SOURCES
+    from .evaluate.comparisons import BINS
+    from .evaluate.statistics import FIGURE6_SOURCES
 
     panels = []
     for pretraining in ("imagenet", "vggface"):
@@ -461,7 +461,7 @@ def gate_heatmaps(gates: dict[str, np.ndarray], attributes: dict[str, np.ndarray
     gates : variant -> (n, blocks) 0/1 gates of the test images
     attributes : name -> (n,) 0/1 values of the same images
     """
-    from .gates import gate_heatmap
+    from .studies.gates import gate_heatmap
 
     n_blocks = next(iter(gates.values())).shape[1]
     fig, axes = plt.subplots(len(gates), len(attributes), figsize=(3.1 * len(attributes), 1.25 * len(gates) + 0.6),
@@ -494,7 +494,7 @@ def easy_and_hard(images: np.ndarray, gates: np.ndarray, identity: np.ndarray, *
     gates : (n_images, blocks) 0/1 gates of the same images
     identity : (n_images,) identity of each image
     """
-    from .gates import easy_and_hard as pairs_of
+    from .studies.gates import easy_and_hard as pairs_of
 
     count = gates.sum(axis=1)
     chosen = sorted(pairs_of(gates, identity).items(), key=lambda item: count[item[1][0]] - count[item[1][1]])[:n]
@@ -606,7 +606,7 @@ TYPE_COLOURS = {
 def part_shares(table, *, value: str = "absolute") -> plt.Figure:
     """Share of relevance (left) and relevance density (right) per face part for the four
     model types: bars are the mean of the five seeds (each averaged over the faces), error
-    bars the seeds' standard deviation. `table` is `facelrp.parts.share_table`'s output."""
+    bars the seeds' standard deviation. `table` is `facelrp.explain.parts.share_table`'s output."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     parts_order = list(faces.PARTS)
     width = 0.8 / len(TYPE_COLOURS)
@@ -716,14 +716,14 @@ def planted_examples(images: np.ndarray, masks: np.ndarray, maps_by_trunk: dict)
     return fig
 
 
-#: Line style per probing curve (`facelrp.probing.depth_table`'s ``curve`` column).
+#: Line style per probing curve (`facelrp.studies.probing.depth_table`'s ``curve`` column).
 PROBE_STYLES = {"whole layer (PLS + QDA)": "-", "8 top-VIP filters (PLS + QDA)": "--", "8 top-VIP neurons (QDA)": ":"}
 
 
 def probe_depth(table, attributes, layers, *, columns: int = 4) -> plt.Figure:
     """Validation accuracy over depth, one panel per attribute: both trunks on the same
     axes (colour), whole layer / top-8 filters / top-8 neurons (line style), chance 0.5.
-    `table` is `facelrp.probing.depth_table`'s output."""
+    `table` is `facelrp.studies.probing.depth_table`'s output."""
     rows = -(-len(attributes) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(2.9 * columns, 2.3 * rows), sharex=True, sharey=True)
     axes = np.atleast_2d(axes)
@@ -786,7 +786,7 @@ def vip_distribution(results: dict, attribute: str = "gender") -> plt.Figure:
     """Figure 5 of Diniz & Schwartz for one attribute: the distribution of neuron VIP scores
     averaged over layers (log scale), and the accuracy of single neurons against their VIP
     (binned mean, shaded two standard deviations), per trunk."""
-    from .probing import VIP_BINS
+    from .studies.probing import VIP_BINS
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     centres = (VIP_BINS[:-2] + VIP_BINS[1:-1]) / 2

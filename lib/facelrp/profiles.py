@@ -18,18 +18,18 @@ _TRUNK_SOURCES = ("pretrain", "shipped", "real")
 # finetune.frozen -> the last frozen layer of the trunk, whose output the fine-tuning reads:
 # "convolutions" trains fc1, fc2 and a new readout (paper section 2.2), "trunk" the readout alone
 FROZEN = {"convolutions": "flatten", "trunk": "fc2"}
-# finetune.schedule: Adam's rate over a fine-tuning run (see facelrp.finetune.train_readout)
+# finetune.schedule: Adam's rate over a fine-tuning run (see facelrp.models.finetune.train_readout)
 SCHEDULES = ("constant", "cosine")
 # two classes told apart by the brows only (shape and tone), as "gender carried only by the
 # brows": with frozen trunks at 64 px, finer plants (8 classes by nose and mouth) were not
 # learnable from a few hundred images (readouts at chance)
 _PLANTED = {"n_classes": 2, "images_per_class": 200, "parts": ["brows"], "seed": 0}
-# attribute probing (`facelrp.probing`): identities of each split, images per identity
+# attribute probing (`facelrp.studies.probing`): identities of each split, images per identity
 # (half frontal, half profile), PLS components, top-k neurons/filters, and the widest layer
 # (values per image) probed without spatial pooling; None never pools
 _PROBING = {"n_train": 512, "n_validation": 1536, "images_per_identity": 4, "components": 8, "top": 8,
             "max_features": None, "single_samples": 50, "seed": 0}
-# gated networks (`facelrp.gates`): identities and images per identity of the
+# gated networks (`facelrp.studies.gates`): identities and images per identity of the
 # identification faces (synthetic in every profile: the gate analyses need attributes the
 # photographs do not carry), the gated ResNet's shape, training, variants and seeds
 _GATES = {"n_identities": 60, "images_per_identity": 30, "size": 64, "stem": 8, "stages": [[8, 2, 1], [16, 2, 2], [32, 2, 2], [64, 2, 2]],
@@ -62,13 +62,13 @@ class Profile:
     #: Observers of the rank-2 experiment: ``{source: simulated, n, internal_weight,
     #: weight_sd, noise, seed}`` or ``{source: file, file: <choices .csv>}``.
     observers: dict = field(default_factory=lambda: dict(_SIMULATED_OBSERVERS))
-    #: The planted-ground-truth control set (`facelrp.planted`): classes, images per
+    #: The planted-ground-truth control set (`facelrp.explain.planted`): classes, images per
     #: class, the parts that carry the label, seed.
     planted: dict = field(default_factory=lambda: dict(_PLANTED))
-    #: Layer-wise attribute probing (`facelrp.probing`): identities per split, images per
+    #: Layer-wise attribute probing (`facelrp.studies.probing`): identities per split, images per
     #: identity, PLS components, top-k, widest unpooled layer, seed.
     probing: dict = field(default_factory=lambda: dict(_PROBING))
-    #: Gated ResNets (`facelrp.gates`): data, shape, training, variants, seeds.
+    #: Gated ResNets (`facelrp.studies.gates`): data, shape, training, variants, seeds.
     gates: dict = field(default_factory=lambda: dict(_GATES))
 
     @property
@@ -131,7 +131,7 @@ def _check_keys(where: str, found, known, required=()) -> None:
 def _check_trunks(where: str, trunks: dict) -> None:
     from dataclasses import fields
 
-    from .vgg import TrunkSpec
+    from .models.vgg import TrunkSpec
 
     _check_keys(where, trunks, _TRUNKS)
     if "spec" in trunks:

@@ -37,7 +37,7 @@ def load_faces(path, profile):
     file and the fix) when its record says another profile made it or its images are not
     the size the profile's trunks take."""
     from ..artifacts import Results
-    from ..datasets import FaceDataset
+    from ..data.datasets import FaceDataset
 
     data = FaceDataset.load(path)
     made_for = data.provenance.get("profile")

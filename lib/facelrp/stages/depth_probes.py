@@ -8,7 +8,9 @@ import os
 import time
 from pathlib import Path
 
-from .. import finetune, probing, store, vgg
+from .. import store
+from ..models import finetune, vgg
+from ..studies import probing
 from ..artifacts import Results, provenance
 from . import load_faces
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import datasets
+from ..data import datasets
 from ..artifacts import Results, provenance
 from ..store import save_json
 

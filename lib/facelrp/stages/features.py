@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import finetune, vgg
+from ..models import finetune, vgg
 from ..artifacts import Results, provenance
 from ..store import save_artifact
 from . import load_faces

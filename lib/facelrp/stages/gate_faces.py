@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import gates, store
+from .. import store
+from ..studies import gates
 from ..artifacts import Results, provenance
 
 __all__ = ["run", "summary"]

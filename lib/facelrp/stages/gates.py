@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import gates as gating
+from ..studies import gates as gating
 from .. import store
 from ..artifacts import Results, provenance
 
@@ -18,7 +18,7 @@ __all__ = ["run", "summary"]
 
 def run(profile, variant: str, seed: int, *, faces: str | os.PathLike | None = None,
         out: str | os.PathLike | None = None, progress: bool = False) -> dict:
-    """Train `variant` (see `facelrp.gates.train_variant`) with `seed` and write its test
+    """Train `variant` (see `facelrp.studies.gates.train_variant`) with `seed` and write its test
     ``gates``, ``predicted``, ``gflops``, ``train_gates`` and ``history`` to `out`
     (default: `Results.gates`). Returns the record."""
     results = Results(profile)

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import datasets, finetune, masking, store, vgg
+from .. import store
+from ..data import datasets
+from ..evaluate import masking
+from ..models import finetune, vgg
 from ..artifacts import Results, provenance
-from ..fills import ImageFill
+from ..evaluate.fills import ImageFill
 from . import StageError, load_faces
 
 __all__ = ["IMPUTATIONS", "run", "summary"]

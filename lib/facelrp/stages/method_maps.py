@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import datasets, finetune, relevance, store
+from .. import store
+from ..data import datasets
+from ..explain import relevance
+from ..models import finetune
 from ..artifacts import Results, provenance
 from . import load_faces
 

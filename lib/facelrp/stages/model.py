@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import datasets, finetune, relevance, vgg
+from ..data import datasets
+from ..explain import relevance
+from ..models import finetune, vgg
 from ..artifacts import Results, provenance
 from . import load_faces
 

@@ -9,14 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import planted as control
-from .. import relevance, store, vgg
+from ..explain import planted as control
+from .. import store
+from ..explain import relevance
+from ..models import vgg
 from ..artifacts import Results, provenance
 from ..profiles import TRUNK_SOURCES
 
 __all__ = ["run", "summary"]
 
-#: The per-trunk arrays of `facelrp.planted.finetune_and_explain` kept in the artifact,
+#: The per-trunk arrays of `facelrp.explain.planted.finetune_and_explain` kept in the artifact,
 #: each stored as ``<source>_<name>``.
 KEPT = ("mass_accuracy", "rank_accuracy", "pixel_share", "has_positive", "correct", "maps", "val")
 

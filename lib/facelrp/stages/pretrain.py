@@ -10,8 +10,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import datasets, objects, vgg
-from .. import pretrain as training
+from ..data import datasets, objects
+from ..models import vgg
+from ..models import pretrain as training
 from ..artifacts import provenance
 
 __all__ = ["run", "summary", "corpus"]
@@ -29,7 +30,7 @@ def corpus(profile, source: str, *, progress: bool = False) -> tuple:
         )
         return images, labels, {
             "name": "procedural objects (stand-in for ImageNet)",
-            "generator": "facelrp.objects.object_corpus",
+            "generator": "facelrp.data.objects.object_corpus",
             "classes": settings["classes"],
             "images_per_class": settings["images_per_class"],
             "siblings": settings.get("siblings", 1),
@@ -45,7 +46,7 @@ def corpus(profile, source: str, *, progress: bool = False) -> tuple:
     )
     return faces.images, faces.identity, {
         "name": "synthetic face identities disjoint from the analysis set (stand-in for VGGFace)",
-        "generator": "facelrp.datasets.pretraining_faces",
+        "generator": "facelrp.data.datasets.pretraining_faces",
         "classes": settings["classes"],
         "images_per_class": settings["images_per_class"],
         "seed": settings["seed"] + 1,
@@ -58,7 +59,7 @@ def run(profile, source: str, *, out: str | os.PathLike | None = None, threads: 
     """Pretrain `profile`'s stand-in trunk for `source` and save it to `out` (default: the
     profile's trunk path) with its record. After every epoch the training state is
     checkpointed into ``<trunk>.partial/``: an interrupted run started again goes on from
-    there and makes the same trunk (see `facelrp.pretrain.pretrain_trunk`). Returns the
+    there and makes the same trunk (see `facelrp.models.pretrain.pretrain_trunk`). Returns the
     trunk's record. `threads` > 0 sets TensorFlow's thread pools (0: its default); it must
     come before TensorFlow runs anything in the process."""
     if threads:

@@ -6,7 +6,10 @@ import os
 import time
 from pathlib import Path
 
-from .. import datasets, probing, store, vgg
+from .. import store
+from ..data import datasets
+from ..models import vgg
+from ..studies import probing
 from ..artifacts import Results, provenance
 
 __all__ = ["run", "summary"]

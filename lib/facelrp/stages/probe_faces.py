@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import probing, vgg
+from ..models import vgg
+from ..studies import probing
 from ..artifacts import Results, provenance
 from ..store import save_json
 

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import datasets, finetune, relevance, store, vgg
-from .. import sanity as checks
+from .. import store
+from ..data import datasets
+from ..explain import relevance
+from ..models import finetune, vgg
+from ..explain import sanity as checks
 from ..artifacts import Results, provenance
 from . import load_faces
 

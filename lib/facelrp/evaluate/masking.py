@@ -108,7 +108,7 @@ class Readout:
     @classmethod
     def from_model(cls, model, name: str, trunk: str, labels: np.ndarray, *, layer: str = "fc2") -> "Readout":
         """The layers of `model` after its frozen `layer` (see `finetune.feature_layer`)."""
-        from .finetune import layers_after
+        from ..models.finetune import layers_after
 
         after = layers_after(model, layer)
         if not after or after[-1].name != "predictions":
@@ -118,7 +118,7 @@ class Readout:
         return cls(name, trunk, kernel, bias, np.asarray(labels), hidden)
 
     def logits(self, features: np.ndarray) -> np.ndarray:
-        from .finetune import head_logits
+        from ..models.finetune import head_logits
 
         return head_logits(features, [w for pair in self.hidden for w in pair] + [self.kernel, self.bias])
 
@@ -135,8 +135,8 @@ def load_models(profile, front, *, seed: int = 0) -> tuple[list, list[Readout], 
     """
     from tensorflow import keras
 
-    from . import finetune
-    from .artifacts import Results
+    from ..models import finetune
+    from ..artifacts import Results
 
     layer = finetune.feature_layer(profile.finetune)
     models, readouts, orders, records = [], [], {}, []

@@ -212,8 +212,8 @@ def gate_faces(*, n_identities: int, images_per_identity: int, size: int = 64, s
     data : FaceDataset (``identity`` is the class)
     attributes : dict of (n_images,) int arrays, `GATE_ATTRIBUTES`
     """
-    from . import faces
-    from .datasets import pretraining_faces, vpnl_identities
+    from ..data import faces
+    from ..data.datasets import pretraining_faces, vpnl_identities
 
     data = pretraining_faces(vpnl_identities()[1], n_identities=n_identities, images_per_identity=images_per_identity,
                              size=size, seed=seed, progress=progress)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import paper, statistics
+from .. import paper
+from . import statistics
 
 __all__ = ["paper_vs_run", "masking_conclusions"]
 

@@ -68,7 +68,7 @@ def relevance_maps(
         raise ValueError(f"method {method!r} is not one of {sorted(METHODS)}")
     if tf.executing_eagerly():
         raise RuntimeError(
-            "iNNvestigate needs graph mode: call facelrp.relevance.graph_mode() at the start of the "
+            "iNNvestigate needs graph mode: call facelrp.explain.relevance.graph_mode() at the start of the "
             "process, before building or loading any model"
         )
     import innvestigate

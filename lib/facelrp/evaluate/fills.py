@@ -106,7 +106,7 @@ class ImageFill:
             raise ValueError(f"fill {self.kind!r} is not one of 'road', 'blur'")
 
     def levels(self, order: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        from .datasets import caffe_preprocess
+        from ..data.datasets import caffe_preprocess
 
         n, h, w = self.images.shape
         grey = self.images.astype(np.float64) / 255.0
@@ -140,7 +140,7 @@ def filled_examples(image: np.ndarray, order: np.ndarray, counts) -> dict[str, l
     ``{"mean colour", "blur", "ROAD"}`` -> one (h, w) grey image (0-255 float) per count.
     """
     from . import masking
-    from .datasets import IMAGENET_BGR_MEAN, caffe_preprocess
+    from ..data.datasets import IMAGENET_BGR_MEAN, caffe_preprocess
 
     def grey(x):  # back from caffe preprocessing to the grey level
         return x[..., 0] + IMAGENET_BGR_MEAN[0]

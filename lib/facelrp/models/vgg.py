@@ -19,7 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .artifacts import file_digest, file_sha256
+from ..artifacts import file_digest, file_sha256
 
 __all__ = [
     "TrunkSpec",

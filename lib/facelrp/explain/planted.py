@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import faces
-from .datasets import FaceDataset, _to_uint8
+from ..data import faces
+from ..data.datasets import FaceDataset, _to_uint8
 
 __all__ = ["PART_PARAMS", "planted_faces", "planted_columns", "finetune_and_explain"]
 
@@ -88,7 +88,7 @@ def planted_faces(
         view=np.zeros(len(labels), dtype=np.int16),
         identity_names=tuple(f"class{c}" for c in range(n_classes)),
         parts=np.stack(part_labels),
-        provenance={"source": "synthetic", "generator": "facelrp.planted.planted_faces", "planted_parts": list(parts), "tone": tone,
+        provenance={"source": "synthetic", "generator": "facelrp.explain.planted.planted_faces", "planted_parts": list(parts), "tone": tone,
                     "n_classes": n_classes, "images_per_class": images_per_class, "size": size, "seed": seed},
     )
     return data, params
@@ -105,8 +105,9 @@ def finetune_and_explain(trunk, data: FaceDataset, parts: tuple[str, ...], setti
     """
     from sklearn.model_selection import train_test_split
 
-    from . import finetune, relevance
-    from .datasets import caffe_preprocess
+    from ..models import finetune
+    from . import relevance
+    from ..data.datasets import caffe_preprocess
     from .parts import mass_accuracy, rank_accuracy
 
     x = caffe_preprocess(data.images)

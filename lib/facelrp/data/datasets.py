@@ -20,7 +20,8 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from . import faces, store
+from .. import store
+from . import faces
 
 __all__ = [
     "GENDERS",
@@ -215,7 +216,7 @@ def synthetic_vpnl(
     n_ids = len(params)
     provenance = {
         "source": "synthetic",
-        "generator": "facelrp.datasets.synthetic_vpnl",
+        "generator": "facelrp.data.datasets.synthetic_vpnl",
         "stand_in_for": "VPNL-faces",
         "n_male": n_male,
         "n_female": n_female,
@@ -269,7 +270,7 @@ def pretraining_faces(
             views.append(round(setting["yaw"]))
     provenance = {
         "source": "synthetic",
-        "generator": "facelrp.datasets.pretraining_faces",
+        "generator": "facelrp.data.datasets.pretraining_faces",
         "stand_in_for": "VGGFace (pretraining corpus)",
         "n_identities": n_identities,
         "images_per_identity": images_per_identity,
@@ -506,6 +507,6 @@ def caffe_preprocess(images: np.ndarray) -> np.ndarray:
 
 
 def _code_version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__

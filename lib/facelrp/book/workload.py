@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import vgg
-from .masking import LEVELS
+from ..models import vgg
+from ..evaluate.masking import LEVELS
 
 __all__ = ["stage_images", "measure_rates", "estimate_hours", "readiness"]
 
@@ -30,7 +30,7 @@ def stage_images(
 
     features: every image once per trunk. relevance: one LRP pass per frontal face per
     model. masking: per trunk, every mask (the models' and the random one) at every level
-    on every frontal face, as `facelrp.masking.masking_curves` does it. The chapters beyond
+    on every frontal face, as `facelrp.evaluate.masking.masking_curves` does it. The chapters beyond
     the paper, when asked for: `n_masking_variants` more masking runs (other fills, orders
     and methods' maps), `n_extra_methods` more relevance passes per model and face, and
     attribute probing of `n_probe` faces per trunk, counted as one full pass per probed
@@ -56,11 +56,11 @@ def measure_rates(spec: vgg.TrunkSpec, *, n_images: int = 4, n_classes: int = 10
     Returns ``forward`` and ``relevance`` (images per second, the book's LRP composite)
     and ``analyzer_seconds`` (building the LRP analyzer, once per model). The LRP rate is
     the marginal one: the time of `n_images` maps minus that of one map, each call
-    building its analyzer. Needs graph mode (`facelrp.relevance.graph_mode`).
+    building its analyzer. Needs graph mode (`facelrp.explain.relevance.graph_mode`).
     """
     from tensorflow import keras
 
-    from . import relevance
+    from ..explain import relevance
 
     if n_images < 2:
         raise ValueError(f"n_images must be at least 2 to separate the analyzer's build from the maps, got {n_images}")
@@ -117,6 +117,6 @@ def readiness(profile, *, cache_dir: str | Path | None = None, root: str | Path 
         found = path.is_file()
         rows.append({
             "item": "observers' choices (optional)", "where": str(path), "status": "found" if found else "missing",
-            "detail": "read by facelrp.rank2.read_choices" if found else "observer,target,option_a,option_b,chosen",
+            "detail": "read by facelrp.evaluate.rank2.read_choices" if found else "observer,target,option_a,option_b,chosen",
         })
     return pd.DataFrame(rows)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from . import vgg
+from ..models import vgg
 
 __all__ = ["CASCADE", "sanity_checks", "shuffled_readout_model", "cascade_layers", "reinitialise", "randomised_model", "cascading_maps", "map_similarity", "METRICS",
            "method_label", "cascade_curves"]
@@ -136,7 +136,7 @@ def shuffled_readout_model(path, features: np.ndarray, labels: np.ndarray, n_cla
     shuffled among the training images (seeded): the readout, and the `hidden` layers
     from the trunk's weights when the model's fine-tuning trained them (`finetune.train_readout`).
     Returns (model, history of the shuffled fit)."""
-    from . import finetune
+    from ..models import finetune
 
     shuffled = labels.copy()
     shuffled[train] = np.random.default_rng(seed).permutation(labels[train])

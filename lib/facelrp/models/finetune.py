@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .datasets import GENDERS, FaceDataset, caffe_preprocess
-from .profiles import FROZEN, SCHEDULES
+from ..data.datasets import GENDERS, FaceDataset, caffe_preprocess
+from ..profiles import FROZEN, SCHEDULES
 
 __all__ = [
     "TASKS",
@@ -73,7 +73,7 @@ class ModelKey:
 
 def model_keys(profile) -> list[ModelKey]:
     """The profile's models in book order: source, then task, then seed (2 x 2 x 5 = 20)."""
-    from .profiles import TRUNK_SOURCES
+    from ..profiles import TRUNK_SOURCES
 
     return [ModelKey(s, t, seed) for s in TRUNK_SOURCES for t in TASKS for seed in profile.finetune["seeds"]]
 
@@ -272,7 +272,7 @@ def set_trained_layers(model, weights: list[np.ndarray]) -> None:
 def load_features(path, profile) -> np.ndarray:
     """The features `python -m facelrp features` saved at `path`, checked against the
     layer `profile`'s fine-tuning reads."""
-    from . import store
+    from .. import store
 
     arrays = store.load_npz(path)
     expected = feature_layer(profile.finetune)
@@ -295,7 +295,7 @@ def save_run(directory, model, arrays: dict, record: dict) -> None:
     import warnings
     from pathlib import Path
 
-    from . import store
+    from .. import store
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -314,7 +314,7 @@ def load_run(directory) -> tuple[dict, dict]:
     import json
     from pathlib import Path
 
-    from . import store
+    from .. import store
 
     directory = Path(directory)
     return store.load_npz(directory / "arrays.npz"), json.loads((directory / "record.json").read_text())
@@ -322,7 +322,7 @@ def load_run(directory) -> tuple[dict, dict]:
 
 def load_runs(profile, keys: list[ModelKey] | None = None) -> dict[ModelKey, tuple[dict, dict]]:
     """The arrays and record (`load_run`) of each of `profile`'s models (default: all), by key."""
-    from .artifacts import Results
+    from ..artifacts import Results
 
     results = Results(profile)
     return {key: load_run(results.model(key.name)) for key in (keys if keys is not None else model_keys(profile))}
@@ -332,7 +332,7 @@ def load_records(profile, keys: list[ModelKey] | None = None) -> dict[ModelKey, 
     """The record of each of `profile`'s models (default: all), by key, without their arrays."""
     import json
 
-    from .artifacts import Results
+    from ..artifacts import Results
 
     results = Results(profile)
     return {key: json.loads((results.model(key.name) / "record.json").read_text())

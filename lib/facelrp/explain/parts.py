@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from .faces import EXTERNAL_PARTS, INTERNAL_PARTS, PARTS
+from ..data.faces import EXTERNAL_PARTS, INTERNAL_PARTS, PARTS
 
 __all__ = [
     "REGIONS",

@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import faces, finetune
-from .datasets import FaceDataset, _to_uint8, caffe_preprocess, vpnl_identities
+from ..data import faces
+from ..models import finetune
+from ..data.datasets import FaceDataset, _to_uint8, caffe_preprocess, vpnl_identities
 
 __all__ = [
     "ATTRIBUTES",
@@ -159,7 +160,7 @@ def probe_faces(
         parts=np.stack(parts),
         identity_params=params,
         provenance={
-            "source": "synthetic", "generator": "facelrp.probing.probe_faces", "n_train_identities": n_train,
+            "source": "synthetic", "generator": "facelrp.studies.probing.probe_faces", "n_train_identities": n_train,
             "n_validation_identities": n_validation, "images_per_identity": images_per_identity, "size": size,
             "seed": seed, "supersample": supersample,
         },

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import paper
+from .. import paper
 import pingouin as pg
 
 __all__ = ["FIGURE5_SOURCES", "FIGURE6_SOURCES", "bin_means", "figure5_tests", "figure6_tests", "f_text",

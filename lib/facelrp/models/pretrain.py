@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from . import vgg
-from .datasets import caffe_preprocess
+from ..data.datasets import caffe_preprocess
 
 __all__ = ["onednn_enabled", "pretrain_trunk", "recalibrate_batchnorm", "set_determinism"]
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import comparisons, masking, relevance, summary
+from ..explain import relevance
+from . import comparisons, masking, summary
 
 __all__ = ["PAPER_COLUMN", "conclusions", "holds", "beside", "own_and_random_auc", "order_table", "own_vs_random",
            "agreement"]

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import faces
-from .datasets import DatasetError, read_csv
+from ..data import faces
+from ..data.datasets import DatasetError, read_csv
 
 __all__ = [
     "CHOICE_COLUMNS",

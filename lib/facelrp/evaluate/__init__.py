@@ -1,0 +1,1 @@
+"""Evaluation of the maps: masking and its fills, comparison bins, statistics, verdicts, rank-2."""

@@ -1,0 +1,1 @@
+"""The networks: VGG-16 trunks and their weights, pretraining, fine-tuning."""

@@ -1,0 +1,1 @@
+"""The related studies: attribute probing (Diniz & Schwartz), gated inference graphs (Garg et al.)."""
