@@ -13,8 +13,8 @@ import inspect
 import os
 import sys
 
-from .profiles import PROFILE_NAMES, TRUNK_SOURCES, load_profile
 from .explain.relevance import METHODS, RANDOM
+from .profiles import PROFILE_NAMES, TRUNK_SOURCES, load_profile
 
 
 def _stage(args) -> str:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..models import vgg
 from ..evaluate.masking import LEVELS
+from ..models import vgg
 
 __all__ = ["stage_images", "measure_rates", "estimate_hours", "readiness"]
 

@@ -139,8 +139,8 @@ def filled_examples(image: np.ndarray, order: np.ndarray, counts) -> dict[str, l
     -------
     ``{"mean colour", "blur", "ROAD"}`` -> one (h, w) grey image (0-255 float) per count.
     """
-    from . import masking
     from ..data.datasets import IMAGENET_BGR_MEAN, caffe_preprocess
+    from . import masking
 
     def grey(x):  # back from caffe preprocessing to the grey level
         return x[..., 0] + IMAGENET_BGR_MEAN[0]

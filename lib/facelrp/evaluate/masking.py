@@ -135,8 +135,8 @@ def load_models(profile, front, *, seed: int = 0) -> tuple[list, list[Readout], 
     """
     from tensorflow import keras
 
-    from ..models import finetune
     from ..artifacts import Results
+    from ..models import finetune
 
     layer = finetune.feature_layer(profile.finetune)
     models, readouts, orders, records = [], [], {}, []

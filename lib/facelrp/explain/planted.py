@@ -105,9 +105,9 @@ def finetune_and_explain(trunk, data: FaceDataset, parts: tuple[str, ...], setti
     """
     from sklearn.model_selection import train_test_split
 
+    from ..data.datasets import caffe_preprocess
     from ..models import finetune
     from . import relevance
-    from ..data.datasets import caffe_preprocess
     from .parts import mass_accuracy, rank_accuracy
 
     x = caffe_preprocess(data.images)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from . import vgg
 from ..data.datasets import caffe_preprocess
+from . import vgg
 
 __all__ = ["onednn_enabled", "pretrain_trunk", "recalibrate_batchnorm", "set_determinism"]
 

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from .. import store
+from ..artifacts import Results, provenance
 from ..models import finetune, vgg
 from ..studies import probing
-from ..artifacts import Results, provenance
 from . import load_faces
 
 __all__ = ["run", "summary"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..data import datasets
 from ..artifacts import Results, provenance
+from ..data import datasets
 from ..store import save_json
 
 __all__ = ["run", "summary"]

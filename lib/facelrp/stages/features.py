@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models import finetune, vgg
 from ..artifacts import Results, provenance
+from ..models import finetune, vgg
 from ..store import save_artifact
 from . import load_faces
 

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from .. import store
-from ..studies import gates
 from ..artifacts import Results, provenance
+from ..studies import gates
 
 __all__ = ["run", "summary"]
 

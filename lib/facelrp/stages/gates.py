@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..studies import gates as gating
 from .. import store
 from ..artifacts import Results, provenance
+from ..studies import gates as gating
 
 __all__ = ["run", "summary"]
 

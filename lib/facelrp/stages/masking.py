@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import store
+from ..artifacts import Results, provenance
 from ..data import datasets
 from ..evaluate import masking
-from ..models import finetune, vgg
-from ..artifacts import Results, provenance
 from ..evaluate.fills import ImageFill
+from ..models import finetune, vgg
 from . import StageError, load_faces
 
 __all__ = ["IMPUTATIONS", "run", "summary"]

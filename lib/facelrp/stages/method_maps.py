@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import store
+from ..artifacts import Results, provenance
 from ..data import datasets
 from ..explain import relevance
 from ..models import finetune
-from ..artifacts import Results, provenance
 from . import load_faces
 
 __all__ = ["run", "summary"]

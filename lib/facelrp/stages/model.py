@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..artifacts import Results, provenance
 from ..data import datasets
 from ..explain import relevance
 from ..models import finetune, vgg
-from ..artifacts import Results, provenance
 from . import load_faces
 
 __all__ = ["ModelRun", "run"]

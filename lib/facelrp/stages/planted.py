@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..explain import planted as control
 from .. import store
+from ..artifacts import Results, provenance
+from ..explain import planted as control
 from ..explain import relevance
 from ..models import vgg
-from ..artifacts import Results, provenance
 from ..profiles import TRUNK_SOURCES
 
 __all__ = ["run", "summary"]

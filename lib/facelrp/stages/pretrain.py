@@ -10,10 +10,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..artifacts import provenance
 from ..data import datasets, objects
 from ..models import vgg
 from ..models import pretrain as training
-from ..artifacts import provenance
 
 __all__ = ["run", "summary", "corpus"]
 

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 from .. import store
+from ..artifacts import Results, provenance
 from ..data import datasets
 from ..models import vgg
 from ..studies import probing
-from ..artifacts import Results, provenance
 
 __all__ = ["run", "summary"]
 

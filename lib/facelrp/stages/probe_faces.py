@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..models import vgg
-from ..studies import probing
 from ..artifacts import Results, provenance
+from ..models import vgg
 from ..store import save_json
+from ..studies import probing
 
 __all__ = ["run", "summary"]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import store
+from ..artifacts import Results, provenance
 from ..data import datasets
 from ..evaluate import rank2
 from ..models import finetune
-from ..artifacts import Results, provenance
 from ..profiles import TRUNK_SOURCES
 from . import StageError, load_faces
 

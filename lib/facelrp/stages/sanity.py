@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import store
+from ..artifacts import Results, provenance
 from ..data import datasets
 from ..explain import relevance
-from ..models import finetune, vgg
 from ..explain import sanity as checks
-from ..artifacts import Results, provenance
+from ..models import finetune, vgg
 from . import load_faces
 
 __all__ = ["run", "summary"]

@@ -39,8 +39,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..data import faces
-from ..models import finetune
 from ..data.datasets import FaceDataset, _to_uint8, caffe_preprocess, vpnl_identities
+from ..models import finetune
 
 __all__ = [
     "ATTRIBUTES",
