@@ -189,6 +189,16 @@ def test_a_malformed_page_parameter_is_one_line(tmp_path):
     assert run.stderr == "python -m facelrp execute-page: --param 'seed3': expected name=value\n"
 
 
+@pytest.mark.parametrize("name", ["vggface_identity_s0", "vgg-identity-s0", "vggface-age-s0", "vggface-identity-0"])
+def test_a_bad_model_name_lists_the_form_and_the_choices(name):
+    from facelrp.models.finetune import ModelKey
+
+    with pytest.raises(ValueError, match=rf"model '{name}' is not <source>-<task>-s<seed> with a source of "
+                                         r"\['imagenet', 'vggface'\] and a task of \['gender', 'identity'\]"):
+        ModelKey.parse(name)
+    assert ModelKey.parse("vggface-identity-s3") == ModelKey("vggface", "identity", 3)
+
+
 def test_the_written_list_names_every_case():
     from pathlib import Path
 

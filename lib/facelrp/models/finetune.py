@@ -67,8 +67,21 @@ class ModelKey:
 
     @classmethod
     def parse(cls, name: str) -> "ModelKey":
-        source, task, seed = name.split("-")
-        return cls(source, task, int(seed.removeprefix("s")))
+        """The key of a model name ``<source>-<task>-s<seed>``, e.g. ``vggface-identity-s0``.
+
+        Raises
+        ------
+        ValueError
+            naming the model, the form and the valid sources and tasks.
+        """
+        from ..profiles import TRUNK_SOURCES
+
+        parts = name.split("-")
+        if (len(parts) != 3 or parts[0] not in TRUNK_SOURCES or parts[1] not in TASKS
+                or not parts[2].startswith("s") or not parts[2][1:].isdigit()):
+            raise ValueError(f"model {name!r} is not <source>-<task>-s<seed> with a source of {list(TRUNK_SOURCES)} and "
+                             f"a task of {list(TASKS)}, e.g. vggface-identity-s0")
+        return cls(parts[0], parts[1], int(parts[2][1:]))
 
 
 def model_keys(profile) -> list[ModelKey]:
