@@ -20,7 +20,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["Results", "provenance", "check_writable", "file_digest", "file_sha256", "code_version", "sources_sha256", "git_commit", "PACKAGE_DIR"]
+__all__ = ["Results", "provenance", "check_writable", "file_digest", "file_sha256", "code_version",
+           "sources_sha256", "git_commit", "PACKAGE_DIR"]
 
 #: The installed package's folder (its sources enter `code_version`).
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -23,8 +23,8 @@ the tests call them directly. In pipeline order:
 =================  ==========================================================
 """
 
-__all__ = ["StageError", "load_faces", "faces", "pretrain", "features", "depth_probes", "model", "masking", "method_maps", "rank2", "sanity", "planted",
-           "probe_faces", "probe", "gate_faces", "gates"]
+__all__ = ["StageError", "load_faces", "faces", "pretrain", "features", "depth_probes", "model", "masking",
+           "method_maps", "rank2", "sanity", "planted", "probe_faces", "probe", "gate_faces", "gates"]
 
 
 class StageError(ValueError):
