@@ -183,6 +183,21 @@ def test_a_missing_input_is_one_line_and_debug_shows_the_traceback(tmp_path):
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 
+def test_a_profile_of_your_own_runs_and_an_unknown_one_is_one_line(tmp_path, edited_profile):
+    import os
+
+    settings = edited_profile({"faces.n_male": 2, "faces.n_female": 1})  # profile 'x'
+    env = dict(os.environ, FACELRP_PROFILES=str(settings))
+    run = subprocess.run([sys.executable, "-m", "facelrp", "render-faces", "--profile", "x", "--out", "faces.npz"],
+                         capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert datasets.FaceDataset.load(tmp_path / "faces.npz").n_identities == 3
+    run = subprocess.run([sys.executable, "-m", "facelrp", "render-faces", "--profile", "y"],
+                         capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert run.returncode == 2
+    assert run.stderr == f"python -m facelrp render-faces: profile 'y' is not one of ['x'] (defined in {settings})\n"
+
+
 def test_a_malformed_page_parameter_is_one_line(tmp_path):
     run = _cli("execute-page", "page.md", "--profile", "smoke", "--out", "p.ipynb", "--param", "seed3", cwd=tmp_path)
     assert run.returncode == 2
