@@ -166,4 +166,6 @@ def test_run_table_averages_the_seeds_of_each_variant():
     assert table.index.tolist() == ["resnet", "aig-0.4"]
     assert table.loc["resnet", "accuracy"] == pytest.approx(60.0)
     assert table.loc["resnet", "accuracy_sd"] == pytest.approx(np.std([50, 70], ddof=1))
-    assert table.loc["resnet", "minutes"] == pytest.approx(1.5) and np.isnan(table.loc["aig-0.4", "gflops_sd"])
+    assert table.loc["resnet", "minutes"] == pytest.approx(1.5) and np.isnan(table.loc["aig-0.4", "gmacs_sd"])
+    # multiply-adds, Garg et al.'s unit: half the FLOPs the records count
+    assert table.loc["aig-0.4", "gmacs"] == pytest.approx(0.5) and gates.FLOPS_PER_MULTIPLY_ADD == 2

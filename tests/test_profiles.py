@@ -36,3 +36,14 @@ def test_results_dir_follows_the_environment(monkeypatch, tmp_path):
 def test_bad_finetune_setting_names_the_file_and_the_choices(edited_profile, edits, message):
     with pytest.raises(ValueError, match=r"profiles.yml: profile 'x' " + message):
         load_profile("x", edited_profile(edits))
+
+
+def test_the_synthetic_chapters_are_captioned_as_synthetic_in_every_profile():
+    smoke, paper = load_profile("smoke"), load_profile("paper")
+    # the paper profile's own pages come from its data; attribute probing and the gated
+    # networks use synthetic faces in every profile, and say so
+    assert paper.setting == "paper profile: the paper's data and weights"
+    assert paper.probing_setting == "paper profile: synthetic faces (in every profile) on the published ImageNet and VGGFace weights"
+    assert "synthetic faces and networks trained here" in paper.gates_setting
+    assert smoke.probing_setting.endswith("on stand-in trunks pretrained here")
+    assert (smoke.trunk_label("vggface"), paper.trunk_label("vggface")) == ("VGGFace stand-in", "VGGFace")

@@ -45,8 +45,10 @@ OBSERVERS_TEXT = (f"{OBSERVERS['mean']} % ± {OBSERVERS['sem']}, t({OBSERVERS['d
 
 # Garg et al., interpretable inference graphs --------------------------------------------
 
-#: Table II (IMDB-Face, ResNet-101): top-1 accuracy (%) and GFLOPs per image by variant;
-#: their second IIG attribute was age, ours hair length.
+#: Table II (IMDB-Face, 750 identities, ResNet-101 on faces scaled to 128 x 128): top-1
+#: test accuracy (%) and the cost per image the table calls "GFlops", which are G
+#: multiply-adds (see `facelrp.studies.gates.FLOPS_PER_MULTIPLY_ADD`); their second IIG
+#: attribute was age, ours hair length.
 GARG_TABLE_II = {
     "resnet": (60.69, 2.54), "aig-0.4": (62.07, 1.27), "aig-0.5": (60.85, 1.75), "aig-0.7": (61.15, 2.06),
     "iig-gender": (62.41, 1.73), "iig-gender-age (ours: second attribute hair length)": (62.29, 1.18),

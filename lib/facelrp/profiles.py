@@ -78,6 +78,24 @@ class Profile:
             return f"{self.name} profile: synthetic stand-ins, not the paper's data"
         return f"{self.name} profile: the paper's data and weights"
 
+    @property
+    def probing_setting(self) -> str:
+        """The caption phrase of the attribute-probing chapter: its faces are synthetic in
+        every profile (photographs carry no attribute labels), its trunks the profile's."""
+        trunks = "stand-in trunks pretrained here" if self.stand_in else "the published ImageNet and VGGFace weights"
+        return f"{self.name} profile: synthetic faces (in every profile) on {trunks}"
+
+    @property
+    def gates_setting(self) -> str:
+        """The caption phrase of the gated-networks chapter: synthetic faces and networks
+        trained here in every profile."""
+        return f"{self.name} profile: synthetic faces and networks trained here (in every profile), not Garg et al.'s data"
+
+    def trunk_label(self, source: str) -> str:
+        """How the book names a trunk: ``ImageNet stand-in`` or ``ImageNet`` (published weights)."""
+        name = {"imagenet": "ImageNet", "vggface": "VGGFace"}[source]
+        return f"{name} stand-in" if self.stand_in else name
+
     def trunk_path(self, source: str) -> Path:
         """Where this profile's stand-in trunk for `source` (imagenet/vggface) lives."""
         if source not in TRUNK_SOURCES:

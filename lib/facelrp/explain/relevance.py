@@ -15,9 +15,10 @@ __all__ = ["METHODS", "RANDOM", "graph_mode", "relevance_maps", "maps_of_models"
 #: Method name -> (iNNvestigate analyzer name, extra arguments).
 #: ``composite`` is iNNvestigate's sequential preset A with the Flat rule at the input:
 #: LRP-epsilon (0.1) on the dense layers and LRP-alpha1-beta0 on the convolutions, the
-#: closest iNNvestigate offers to the Montavon et al. (2019) composite the paper cites
-#: (LRP-0/epsilon above, LRP-gamma below, z^B at the input): iNNvestigate has no gamma
-#: rule, and alpha1-beta0 is its gamma -> infinity limit.
+#: closest iNNvestigate offers to the composite the Montavon et al. (2019) overview
+#: recommends (LRP-0/epsilon above, LRP-gamma below, z^B at the input; the paper cites
+#: that overview but names no rules): iNNvestigate has no gamma rule, and alpha1-beta0 is
+#: its gamma -> infinity limit.
 METHODS = {
     "composite": ("lrp.sequential_preset_a_flat", {}),
     "composite_b": ("lrp.sequential_preset_b_flat", {}),
