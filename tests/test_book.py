@@ -119,7 +119,9 @@ def test_attributes_page_shows_the_probing_of_both_trunks_with_the_papers_table(
         assert label in html, label
     assert html.count("<img") >= 4 and "Traceback" not in html
     assert "best neuron" in html and "Brown Hair" in html  # our Table I analogue and the paper's
-    assert "smoke profile: synthetic stand-ins" in html
+    # its faces are synthetic in every profile, and the caption says so (issue 27)
+    assert "smoke profile: synthetic faces (in every profile) on stand-in trunks pretrained here" in html
+    assert "ImageNet stand-in trunk" in html and "VGGFace stand-in trunk" in html  # the tables' captions
 
 
 def test_gates_page_shows_every_variant_with_the_papers_table_and_the_gate_figures(smoke_book):
