@@ -36,8 +36,16 @@ RANDOM = "random"
 def graph_mode() -> None:
     """Switch this process to TensorFlow's graph mode, as iNNvestigate requires."""
     import tensorflow as tf
+    from keras.src.engine import base_layer_utils
 
     tf.compat.v1.disable_eager_execution()
+    # iNNvestigate builds its analyzers from raw TensorFlow ops; in graph mode Keras wraps
+    # each one in a layer and evaluates every constant input of the op in a session call of
+    # its own (keras.src.engine.base_layer_utils._create_keras_history_helper), which was
+    # two thirds of an analyzer's build. With this switch (Keras' own, for graph mode) the
+    # constants stay graph tensors: the maps are bit-identical (benchmarks/analyzer_build.py
+    # checks it) and only get_config() of the analyzer's model is lost, which nothing calls.
+    base_layer_utils._UNSAFE_GRAPH_OP_LAYER_CREATION = True
 
 
 def relevance_maps(
