@@ -12,8 +12,6 @@ destination models):
 import argparse
 import time
 
-import numpy as np
-
 from facelrp.artifacts import Results
 from facelrp.data import datasets
 from facelrp.evaluate import masking

@@ -77,7 +77,10 @@ def test_the_smoke_books_numbers_are_those_of_the_snapshot(smoke_book):
 #: Results the book once asserted in fixed text, whatever the run found (headings included).
 FIXED_CLAIMS = ("validates the maps and does not depend on the seed", "Masks carry over across tasks, less across",
                 "as it must", "faithful stand-ins", "conclusions are of that kind",
-                "which adds high-frequency noise that these networks never saw")
+                "which adds high-frequency noise that these networks never saw",
+                # the sanity section's readings, now chosen by the run (explain.sanity.reading)
+                "still rank the pixels almost as before", "The signed maps change much more",
+                "This is what <a")
 
 
 def test_no_page_asserts_a_result_in_fixed_text(smoke_book):
@@ -87,6 +90,7 @@ def test_no_page_asserts_a_result_in_fixed_text(smoke_book):
     assert found == []
     # what took the fixed "no difference ... of that kind" sentence's place is computed by the run
     assert re.search(r"In this run those are:\s*<span[^>]*>[^<]+</span>", pages["robust.html"])
+    assert re.search(r"With every layer re-initialised,\s*<span[^>]*>the composite(&#8217;|’|')s maps", pages["where.html"])
 
 
 def test_dataset_page_shows_the_runs_numbers_and_figures(smoke_book):
@@ -260,7 +264,11 @@ def test_masking_page_shows_figures_2_3_5_6_and_the_statistics(smoke_book):
     from facelrp.evaluate import masking
 
     curves = store.load_npz(SMOKE / "masking" / "curves.npz")
-    assert curves["accuracy"].shape == (21, 20, len(masking.LEVELS))
+    # 20 models, random pixels, and the four randomised models of the sanity stage
+    assert curves["accuracy"].shape == (25, 20, len(masking.LEVELS))
+    assert [str(m) for m in curves["masks"][21:]] == [f"randomised {k}-s0" for k in
+                                                      ("imagenet-gender", "imagenet-identity", "vggface-gender",
+                                                       "vggface-identity")]
     assert ((curves["accuracy"] >= 0) & (curves["accuracy"] <= 1)).all()
     # at 100 % every face is the same mean image: each model then predicts one class for all
     n_faces = json.loads((SMOKE / "masking" / "curves.json").read_text())["n_faces"]
@@ -272,6 +280,7 @@ def test_masking_page_shows_figures_2_3_5_6_and_the_statistics(smoke_book):
         assert label in html, label
     assert html.count("<img") >= 4 and "F(1, 16) = 49.6" in html and "repeated measures" in html
     assert "(Holm)" in html
+    assert "beyond the floor" in html and "randomised models" in html and "Wilcoxon" in html
 
 
 def test_rank2_page_shows_figure_7_and_the_t_test_labelled_simulated(smoke_book):
@@ -378,8 +387,41 @@ def test_browser_check_passes_the_smoke_book_and_catches_what_a_reader_would_see
 
 def test_summary_page_puts_every_paper_statistic_beside_this_run(smoke_book):
     html = (smoke_book / "results" / "smoke" / "book" / "summary.html").read_text()
-    assert "conclusion holds" in html and "F(1, 16) = 49.6, p = 2.8e-6" in html
+    assert "verdict" in html and "F(1, 16) = 49.6, p = 2.8e-6" in html
     assert "not comparable" in html  # the simulated observers
     table = html[html.index("<tbody"):html.index("</tbody>")]
-    assert table.count("Fig. 6,") == 16  # 4 destination types x 4 statistics
-    assert "holds with ROAD" in html and "holds with blur" in html
+    assert table.count("Fig. 6,") == 20  # 4 destination types x 5 claims
+    assert table.count("ΔAUC = ") == 4 + 16 and table.count("partial η² = ") == 4
+    others = html[html.index("The masking verdicts again"):]
+    assert ">ROAD<" in others and ">blur<" in others and ">gradient x input<" in others
+
+
+def test_the_summary_says_contradicted_when_planted_results_contradict_the_paper(smoke_book, tmp_path, monkeypatch):
+    """The page's verdicts come from the run: with masking curves in which the ImageNet-side
+    models are the tolerant ones (the paper found the VGGFace side more tolerant), the
+    rendered summary must call that claim contradicted."""
+    from facelrp import store
+    from facelrp.book.pages import execute_page
+    from facelrp.models import finetune
+    from facelrp.profiles import load_profile
+
+    planted = tmp_path / "smoke"
+    planted.mkdir()
+    for item in SMOKE.iterdir():
+        if item.name not in ("masking", "book", "_build"):
+            (planted / item.name).symlink_to(item)
+    shutil.copytree(SMOKE / "masking", planted / "masking")
+    curves = store.load_npz(SMOKE / "masking" / "curves.npz")
+    keys = finetune.model_keys(load_profile("smoke"))
+    noise = np.random.default_rng(0).normal(0, 0.01, curves["accuracy"].shape)
+    level = np.array([0.9 if k.source == "imagenet" else 0.3 for k in keys])[None, :, None]
+    accuracy = np.clip(level + noise, 0, 1)
+    store.save_artifact(planted / "masking" / "curves.npz", {**curves, "accuracy": accuracy},
+                        json.loads((SMOKE / "masking" / "curves.json").read_text()))
+
+    monkeypatch.setenv("FACELRP_RESULTS", str(tmp_path))
+    out = execute_page(ROOT / "notebooks" / "summary.md", tmp_path / "summary.ipynb", parameters={"profile": "smoke"},
+                       cwd=ROOT)
+    text = json.dumps(json.loads(out.read_text())["cells"])
+    for task in ("identity", "gender"):
+        assert f"Fig. 5, {task}: VGGFace-pretrained models more tolerant (higher AUC) (contradicted)" in text, task

@@ -1,7 +1,6 @@
 """Relevance by face part: shares, regions, the localisation metrics, the region tests."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from facelrp.data.faces import PARTS

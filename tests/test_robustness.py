@@ -35,27 +35,21 @@ def test_own_and_random_auc_read_the_diagonal_and_the_random_row():
     np.testing.assert_allclose(robustness.own_and_random_auc(shuffled)[0], own)
 
 
-def test_conclusions_are_the_summarys_per_variant_and_holds_reads_them():
+def test_conclusions_are_the_summarys_per_variant_and_verdict_table_reads_them():
     draws = comparisons.sample_sources(KEYS, n_draws=10, seed=0)
     runs = {"mean colour": _run(0.2, 0.6)["accuracy"], "other": _run(0.5, 0.5, seed=1)["accuracy"]}
     table = robustness.conclusions(runs, KEYS, draws)
     assert list(table.columns) == ["paper", "mean colour", "other"]
     direct = summary.masking_conclusions(
         comparisons.auc_table(masking.auc(runs["other"][:20]), KEYS, draws)).set_index("result")
-    assert (table["other"] == direct["this run"] + " — " + direct["conclusion holds"]).all()
-    verdicts = robustness.holds(table)
+    assert (table["other"] == direct["this run"] + " — " + direct["verdict"]).all()
+    verdicts = robustness.verdict_table(table)
     assert list(verdicts.columns) == ["mean colour", "other"]
-    assert (verdicts["other"] == (direct["conclusion holds"] == "yes")).all()
+    assert (verdicts["other"] == direct["verdict"]).all()
+    assert set(verdicts.stack()) <= {"reproduced", "contradicted", "inconclusive"}
 
     with pytest.raises(ValueError, match="the label 'paper' is taken by the paper's column"):
         robustness.conclusions({"paper": runs["other"]}, KEYS, draws)
-
-
-def test_beside_adds_a_verdict_column_on_the_masking_rows_only():
-    comparison = pd.DataFrame({"result": ["fine-tuning accuracy, x", "Fig. 5, identity: y"], "paper": ["a", "b"]})
-    verdicts = pd.DataFrame({"ROAD": [False]}, index=["Fig. 5, identity: y"])
-    out = robustness.beside(comparison, verdicts)
-    assert out["holds with ROAD"].tolist() == ["", "no"] and "holds with ROAD" not in comparison
 
 
 def test_order_table_and_own_vs_random_count_the_models_below_the_floor():

@@ -118,3 +118,20 @@ def test_cascade_on_a_tiny_model_moves_the_maps_away_from_the_original(tmp_path)
     """)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-2000:]
+
+
+def test_the_chapter_s_reading_follows_the_similarities():
+    from facelrp.explain import sanity
+
+    insensitive = sanity.reading(0.93, 0.12, 0.95, 0.2)
+    assert insensitive["cascade"].startswith("the composite's maps still rank the pixels much as before (Spearman "
+                                             "correlation of |R| 0.93")
+    assert "the gradient's no longer rank the pixels alike (0.12)" in insensitive["cascade"]
+    assert insensitive["sixt"].startswith("This run's composite maps behave so")
+    assert "bound to carry over" in insensitive["consequence"]
+    sensitive = sanity.reading(0.2, 0.5, 0.3, 0.4)
+    assert "the composite's maps no longer rank the pixels alike" in sensitive["cascade"]
+    assert "the gradient's rank the pixels only partly alike (0.50)" in sensitive["cascade"]
+    assert sensitive["sixt"].startswith("This run's composite maps do not behave so") and "0.20" in sensitive["sixt"]
+    assert "no reason to discount" in sensitive["consequence"]
+    assert sensitive["shuffled"] == "a model fine-tuned on shuffled labels leaves the composite's maps at 0.30 and the gradient's at 0.40"

@@ -40,6 +40,8 @@ def test_stage_images_count_what_the_masking_stage_sends_through_the_trunks():
     assert counts["masking"] == 55146  # the demo run's recorded trunk_images
     more = workload.stage_images(n_images=1515, n_frontal=101, n_masking_variants=8, n_extra_methods=3, n_probe=8192)
     assert more["robustness: masking"] == 8 * 55146 and more["robustness: relevance"] == 3 * 2020
+    floor = workload.stage_images(n_images=1515, n_frontal=101, n_masking_variants=1, n_randomised=4)
+    assert floor["masking"] == 2 * 25 * len(LEVELS) * 101 and floor["robustness: masking"] == 55146
     assert more["probing"] == 2 * 8192 * 15
     hours = workload.estimate_hours(more, {"forward": 1.0, "relevance": 0.5})
     assert hours["robustness: relevance"] == pytest.approx(3 * 2020 / 0.5 / 3600)

@@ -115,7 +115,9 @@ _COMMANDS = {
         "--imputation", {"choices": ("constant", "road", "blur"), "default": "constant",
                          "help": "constant: --fill (the paper); road: ROAD's noisy linear imputation; blur"}), (
         "--lerf", {"action": "store_true", "help": "remove the least relevant pixels first (default: most)"}), (
-        "--maps", {"default": None, "help": "order the pixels by these maps (method-maps output)"}), _SEED]),
+        "--maps", {"default": None, "help": "order the pixels by these maps (method-maps output)"}), (
+        "--randomised", {"action": "store_true",
+                         "help": "add masks from the sanity stage's fully re-initialised models (the floor)"}), _SEED]),
     "method-maps": (_stage, "every model's maps with another attribution method", [_FACES, (
         "--method", {"required": True, "choices": [*METHODS, RANDOM], "help": "attribution method, or the random floor"}),
         _OUT, _SEED]),

@@ -24,7 +24,7 @@ __all__ = [
     "figure6",
     "ORDER_LINES",
     "figure_r2",
-    "mark_no",
+    "mark_verdict",
     "pretraining_curves",
     "ATTRIBUTE_VALUES",
     "gate_heatmaps",
@@ -533,9 +533,14 @@ def pretraining_curves(records: dict[str, dict], titles: dict[str, str]) -> plt.
     return fig
 
 
-def mark_no(value) -> str:
-    """A table cell's CSS (pandas ``Styler.map``): a failed verdict ("no") in bold red."""
-    return "color: #b00020; font-weight: 600" if value == "no" else ""
+#: Cell styles of the verdicts (`facelrp.evaluate.verdicts`) that are not "reproduced".
+_VERDICT_STYLES = {"contradicted": "color: #b00020; font-weight: 600", "inconclusive": "color: #8a6d00"}
+
+
+def mark_verdict(value) -> str:
+    """A table cell's CSS (pandas ``Styler.map``): a contradicted verdict in bold red, an
+    inconclusive one in dark amber, anything else unstyled."""
+    return _VERDICT_STYLES.get(value, "")
 
 
 def figure7ab(examples: list[dict]) -> plt.Figure:

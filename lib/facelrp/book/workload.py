@@ -25,12 +25,14 @@ __all__ = ["stage_images", "measure_rates", "estimate_hours", "readiness"]
 def stage_images(
     *, n_images: int, n_frontal: int, n_models: int = 20, n_trunks: int = 2, n_levels: int = len(LEVELS),
     n_masking_variants: int = 0, n_extra_methods: int = 0, n_probe: int = 0, n_probe_layers: int = 15,
+    n_randomised: int = 0,
 ) -> dict[str, int]:
     """Images through a trunk per stage of one profile run.
 
     features: every image once per trunk. relevance: one LRP pass per frontal face per
-    model. masking: per trunk, every mask (the models' and the random one) at every level
-    on every frontal face, as `facelrp.evaluate.masking.masking_curves` does it. The chapters beyond
+    model. masking: per trunk, every mask (the models', the random one and, in the paper's
+    run, `n_randomised` randomised models') at every level on every frontal face, as
+    `facelrp.evaluate.masking.masking_curves` does it. The chapters beyond
     the paper, when asked for: `n_masking_variants` more masking runs (other fills, orders
     and methods' maps), `n_extra_methods` more relevance passes per model and face, and
     attribute probing of `n_probe` faces per trunk, counted as one full pass per probed
@@ -39,10 +41,10 @@ def stage_images(
     counts = {
         "features": n_trunks * n_images,
         "relevance": n_models * n_frontal,
-        "masking": n_trunks * (n_models + 1) * n_levels * n_frontal,
+        "masking": n_trunks * (n_models + 1 + n_randomised) * n_levels * n_frontal,
     }
     if n_masking_variants:
-        counts["robustness: masking"] = n_masking_variants * counts["masking"]
+        counts["robustness: masking"] = n_masking_variants * n_trunks * (n_models + 1) * n_levels * n_frontal
     if n_extra_methods:
         counts["robustness: relevance"] = n_extra_methods * counts["relevance"]
     if n_probe:

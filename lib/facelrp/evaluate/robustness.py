@@ -10,7 +10,7 @@ import pandas as pd
 from ..explain import relevance
 from . import comparisons, masking, summary
 
-__all__ = ["PAPER_COLUMN", "conclusions", "holds", "beside", "own_and_random_auc", "order_table", "own_vs_random",
+__all__ = ["PAPER_COLUMN", "conclusions", "verdict_table", "own_and_random_auc", "order_table", "own_vs_random",
            "agreement"]
 
 #: The column of `conclusions` that quotes the paper.
@@ -30,7 +30,7 @@ def conclusions(curves: dict[str, np.ndarray], keys: list, draws: np.ndarray) ->
     Returns
     -------
     DataFrame indexed by ``result``: column `PAPER_COLUMN` (the paper's statistic), then one
-    column per label holding ``"<this run's statistic> — <yes|no>"``.
+    column per label holding ``"<this run's statistic> — <verdict>"``.
     """
     if PAPER_COLUMN in curves:
         raise ValueError(f"curves: the label {PAPER_COLUMN!r} is taken by the paper's column; name the run otherwise")
@@ -39,24 +39,14 @@ def conclusions(curves: dict[str, np.ndarray], keys: list, draws: np.ndarray) ->
         auc = masking.auc(accuracy[: len(keys)])
         rows = summary.masking_conclusions(comparisons.auc_table(auc, keys, draws)).set_index("result")
         columns.setdefault(PAPER_COLUMN, rows["paper"])
-        columns[label] = rows["this run"] + " — " + rows["conclusion holds"]
+        columns[label] = rows["this run"] + " — " + rows["verdict"]
     return pd.DataFrame(columns)[[PAPER_COLUMN, *curves]]
 
 
-def holds(table: pd.DataFrame) -> pd.DataFrame:
-    """Whether each conclusion holds (bool) per label of a `conclusions` table."""
-    return pd.DataFrame({label: table[label].str.endswith("yes") for label in table.columns if label != PAPER_COLUMN})
-
-
-def beside(comparison: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
-    """`comparison` (`summary.paper_vs_run`) with a column ``holds with <label>`` per label
-    of `verdicts` (`holds`): ``yes``/``no`` on the masking rows (``Fig. ...``), empty on the
-    others."""
-    out = comparison.copy()
-    for label in verdicts.columns:
-        out[f"holds with {label}"] = [("yes" if verdicts[label][result] else "no") if result.startswith("Fig.") else ""
-                                      for result in out["result"]]
-    return out
+def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The verdict (`verdicts.VERDICTS`) of each conclusion per label of a `conclusions` table."""
+    return pd.DataFrame({label: table[label].str.rsplit(" — ", n=1).str[-1]
+                         for label in table.columns if label != PAPER_COLUMN})
 
 
 def own_and_random_auc(arrays: dict) -> tuple[np.ndarray, np.ndarray]:

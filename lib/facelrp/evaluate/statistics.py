@@ -99,7 +99,7 @@ def figure6_tests(table: pd.DataFrame, *, padjust: str = "holm") -> tuple[pd.Dat
 
 def f_text(row) -> str:
     """An ANOVA row (``F``, ``df1``, ``df2``, ``p``) as the book prints it: ``F(1, 16) = 49.60, p = 2.8e-06``."""
-    return f"F({row.df1}, {row.df2}) = {row.F:.2f}, p = {row.p:.2g}"
+    return f"F({row.df1:g}, {row.df2:g}) = {row.F:.2f}, p = {row.p:.2g}"
 
 
 def figure5_shown(tests: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from scipy import stats
 from ..models import vgg
 
 __all__ = ["CASCADE", "sanity_checks", "shuffled_readout_model", "cascade_layers", "reinitialise", "randomised_model", "cascading_maps", "map_similarity", "METRICS",
-           "method_label", "cascade_curves"]
+           "method_label", "cascade_curves", "UNCHANGED", "CHANGED", "reading"]
 
 #: The cascade's steps, from the readout down to the first block; step k re-initialises
 #: the layers of steps 0..k.
@@ -156,7 +156,9 @@ def sanity_checks(path, x: np.ndarray, classes: np.ndarray, *, methods=("composi
 
     Returns ``similarity`` (methods, steps, metrics, faces) with the steps of `CASCADE`
     followed by ``shuffled labels`` when asked, ``examples`` (methods, 1 + steps, h, w):
-    the maps of face `example`, original first, and ``steps``, ``metrics``, ``methods``,
+    the maps of face `example`, original first, ``randomised`` (methods, faces, h, w): every
+    face's maps from the fully re-initialised model (the cascade's last step, a model that
+    learnt nothing), and ``steps``, ``metrics``, ``methods``,
     ``seconds`` per method, ``shuffled_accuracy`` (train accuracy of the shuffled fit).
     `originals` (method -> maps of the saved model for `classes`) skips recomputing maps
     the pipeline already has (the model notebook's composite maps).
@@ -168,6 +170,7 @@ def sanity_checks(path, x: np.ndarray, classes: np.ndarray, *, methods=("composi
     steps = list(CASCADE) + (["shuffled labels"] if shuffled is not None else [])
     similarity = np.full((len(methods), len(steps), len(METRICS), len(x)), np.nan)
     examples = np.zeros((len(methods), 1 + len(steps), *x.shape[1:3]), dtype=np.float32)
+    randomised = np.zeros((len(methods), *x.shape[:3]), dtype=np.float32)
     seconds, shuffled_accuracy = {}, None
     for m, method in enumerate(methods):
         start = time.perf_counter()
@@ -181,6 +184,7 @@ def sanity_checks(path, x: np.ndarray, classes: np.ndarray, *, methods=("composi
             sims = map_similarity(original, maps)
             similarity[m, k] = [sims[name] for name in METRICS]
             examples[m, 1 + k] = maps[example]
+        randomised[m] = maps  # the last cascade step: every layer re-initialised
         if shuffled is not None:
             model, history = shuffled_readout_model(path, **shuffled, seed=seed)
             shuffled_accuracy = history["train_accuracy"]
@@ -189,7 +193,7 @@ def sanity_checks(path, x: np.ndarray, classes: np.ndarray, *, methods=("composi
             similarity[m, -1] = [sims[name] for name in METRICS]
             examples[m, -1] = maps[example]
         seconds[method] = round(time.perf_counter() - start, 1)
-    return {"similarity": similarity, "examples": examples, "steps": steps, "metrics": list(METRICS),
+    return {"similarity": similarity, "examples": examples, "randomised": randomised, "steps": steps, "metrics": list(METRICS),
             "methods": list(methods), "seconds": seconds, "shuffled_accuracy": shuffled_accuracy}
 
 
@@ -219,3 +223,54 @@ def cascade_curves(checks: dict) -> dict[str, dict[str, np.ndarray]]:
                 str(metric): np.nanmean(arrays["similarity"][m, : len(steps), j], axis=-1)
                 for j, metric in enumerate(arrays["metrics"])}
     return curves
+
+
+#: Spearman correlation of |R| with the original maps at or above which a check leaves the
+#: maps "unchanged", and at or below which it "changed" them (fixed before any run).
+UNCHANGED, CHANGED = 0.7, 0.3
+
+
+def _ranks(value: float) -> str:
+    if value >= UNCHANGED:
+        return "still rank the pixels much as before"
+    if value <= CHANGED:
+        return "no longer rank the pixels alike"
+    return "rank the pixels only partly alike"
+
+
+def reading(composite: float, gradient: float, composite_shuffled: float, gradient_shuffled: float) -> dict[str, str]:
+    """The sanity chapter's sentences, chosen by the run's similarities.
+
+    Parameters
+    ----------
+    composite, gradient : Spearman correlation of |R| with the original maps once every
+        layer is re-initialised (mean over models and faces), per method
+    composite_shuffled, gradient_shuffled : the same for the model fine-tuned on shuffled labels
+
+    Returns
+    -------
+    ``cascade`` (what the full cascade did to each method's maps), ``shuffled`` (what
+    label shuffling did), ``sixt`` (whether the composite behaves as Sixt et al. predicted:
+    |R| barely depending on the later layers) and ``consequence`` (what that means for the
+    masking test).
+    """
+    cascade = (f"the composite's maps {_ranks(composite)} (Spearman correlation of |R| {composite:.2f}, mean of the "
+               f"models), and the gradient's {_ranks(gradient)} ({gradient:.2f})")
+    shuffled = (f"a model fine-tuned on shuffled labels leaves the composite's maps at {composite_shuffled:.2f} "
+                f"and the gradient's at {gradient_shuffled:.2f}")
+    insensitive = composite >= UNCHANGED
+    if insensitive:
+        sixt = "This run's composite maps behave so: they survive the re-initialisation of every layer."
+        consequence = (
+            "The masking test ranks pixels by |R|, so the maps of different models share a large component that "
+            "does not depend on what the models learned, and masks made from them are bound to carry over between "
+            "models to some degree. The paper's findings of generalisation should be read with that component in "
+            "mind; the masking chapter's source of maps from randomised models measures how much of the carry-over "
+            "it alone produces.")
+    else:
+        sixt = (f"This run's composite maps do not behave so: with every layer re-initialised their |R| keeps a "
+                f"Spearman correlation of {composite:.2f} with the original, below the {UNCHANGED} taken here for "
+                f"'unchanged'.")
+        consequence = ("The composite's maps depend on the models' parameters here, so this check gives no reason to "
+                       "discount the masks' carry-over between models.")
+    return {"cascade": cascade, "shuffled": shuffled, "sixt": sixt, "consequence": consequence}

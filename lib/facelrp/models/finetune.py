@@ -34,6 +34,7 @@ __all__ = [
     "head_logits",
     "ModelKey",
     "model_keys",
+    "first_seed_keys",
     "task_labels",
     "split",
     "trunk_features",
@@ -89,6 +90,11 @@ def model_keys(profile) -> list[ModelKey]:
     from ..profiles import TRUNK_SOURCES
 
     return [ModelKey(s, t, seed) for s in TRUNK_SOURCES for t in TASKS for seed in profile.finetune["seeds"]]
+
+
+def first_seed_keys(profile) -> list[ModelKey]:
+    """One model per type, the first seed: the ones the sanity checks examine."""
+    return [key for key in model_keys(profile) if key.seed == profile.finetune["seeds"][0]]
 
 
 def task_labels(data: FaceDataset, task: str) -> tuple[np.ndarray, int]:

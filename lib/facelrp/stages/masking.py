@@ -33,6 +33,7 @@ def run(
     imputation: str = "constant",
     lerf: bool = False,
     maps: str | os.PathLike | None = None,
+    randomised: bool = False,
     seed: int = 0,
 ) -> dict:
     """Masking curves of `profile`'s models, written to `out` (default: `Results.masking`)
@@ -46,6 +47,9 @@ def run(
     lerf : remove the least relevant pixels first (default: the most relevant)
     maps : order the pixels by these maps (a ``method_maps`` output) instead of the
         models' own composite maps
+    randomised : add the masks of the models that learnt nothing: the composite maps of
+        the fully re-initialised models of the sanity stage (`finetune.first_seed_keys`), as sources
+        ``randomised <model>`` after ``random``
     seed : seed of the tie-breaking and of the random masks' order
     """
     if imputation not in IMPUTATIONS:
@@ -67,6 +71,14 @@ def run(
                              f"remake it with `python -m facelrp method-maps --profile {profile.name} ...`")
         for name, method_maps in zip(other["models"], other["maps"]):
             orders[str(name)] = masking.pixel_order(method_maps, seed=seed)
+    if randomised:  # the floor of generalisation: maps of models that learnt nothing
+        for key in finetune.first_seed_keys(profile):
+            path = results.sanity(key.name)
+            found = store.load_npz(path)
+            if "randomised" not in found or found["randomised"].shape != front.images.shape:
+                raise StageError(f"{path}: it holds no randomised-model maps of this profile's frontal faces; remake it "
+                                 f"with `python -m facelrp sanity --profile {profile.name} --model {key.name}`")
+            orders[f"randomised {key.name}"] = masking.pixel_order(found["randomised"], seed=seed)
     if lerf:
         orders = {name: masking.least_relevant_first(order) for name, order in orders.items()}
     filler = fill if imputation == "constant" else ImageFill(imputation, front.images, seed=seed)
@@ -88,8 +100,10 @@ def run(
         inputs[f"maps_{key.name}"] = results.model(key.name) / "arrays.npz"
     if maps is not None:
         inputs["method_maps"] = maps
+    if randomised:
+        inputs.update({f"sanity_{key.name}": results.sanity(key.name) for key in finetune.first_seed_keys(profile)})
     parameters = {"fill": fill, "imputation": imputation, "lerf": lerf, "maps": str(maps) if maps else None,
-                  "seed": seed}
+                  "randomised": randomised, "seed": seed}
     record = {
         "profile": profile.name, "fill": fill, "imputation": imputation,
         "order": "least relevant first" if lerf else "most relevant first",

@@ -23,7 +23,9 @@ def run(profile, model: str, *, faces: str | os.PathLike | None = None, out: str
         methods: tuple[str, ...] = ("composite", "gradient"), seed: int = 0) -> dict:
     """The sanity checks of `model` (a `finetune.ModelKey` name), written to `out` (default:
     `Results.sanity`): ``similarity`` (methods, steps, metrics), ``examples``, ``steps``,
-    ``metrics``, ``methods`` and the first frontal ``face``. Switches the process to graph
+    ``metrics``, ``methods``, the first frontal ``face`` and, if the composite is among the
+    methods, ``randomised``: the composite maps (faces, h, w) of the fully re-initialised
+    model, the masking stage's source that learnt nothing. Switches the process to graph
     mode. Returns the record."""
     relevance.graph_mode()  # before any model is built or loaded
     results = Results(profile)
@@ -56,7 +58,9 @@ def run(profile, model: str, *, faces: str | os.PathLike | None = None, out: str
     }
     store.save_artifact(out, {"similarity": found["similarity"], "examples": found["examples"],
                               "steps": np.array(found["steps"]), "metrics": np.array(found["metrics"]),
-                              "methods": np.array(found["methods"]), "face": front.images[0]}, record)
+                              "methods": np.array(found["methods"]), "face": front.images[0],
+                              **({"randomised": found["randomised"][list(methods).index("composite")]}
+                                 if "composite" in methods else {})}, record)
     return record
 
 
