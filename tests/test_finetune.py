@@ -174,7 +174,7 @@ def test_training_with_hidden_layers_trains_them_from_the_given_start(trunk):
         finetune.train_readout(feats[:, :5], labels, 3, train, val, epochs=1, hidden=hidden)
 
 
-def test_assembled_model_with_trained_hidden_layers_leaves_the_trunk_alone(trunk, smoke_faces):
+def test_assembled_model_with_trained_hidden_layers_leaves_the_trunk_alone(trunk, smoke_faces, tmp_path):
     from facelrp.evaluate import masking
 
     rng = np.random.default_rng(1)
@@ -195,6 +195,12 @@ def test_assembled_model_with_trained_hidden_layers_leaves_the_trunk_alone(trunk
     assert len(readout.hidden) == 2 and readout.accuracy(flat) == 1.0
     with pytest.raises(ValueError, match="no readout named 'predictions' after layer fc1"):
         masking.Readout.from_model(trunk, "t", "t", labels, layer="fc1")
+    # the same weights read from the saved model, without building it
+    model.save(tmp_path / "m.h5")
+    from_file = masking.Readout.from_h5(tmp_path / "m.h5", "m", "t", labels, layer="flatten")
+    assert len(from_file.hidden) == 2 and np.array_equal(from_file.logits(flat), readout.logits(flat))
+    with pytest.raises(ValueError, match=r"m\.h5: model m has no layer 'fc9'"):
+        masking.Readout.from_h5(tmp_path / "m.h5", "m", "t", labels, layer="fc9")
 
 
 def test_features_of_another_layer_are_refused(tmp_path):

@@ -25,6 +25,7 @@ __all__ = [
     "random_order",
     "mask_images",
     "least_relevant_first",
+    "load_readouts",
     "load_models",
     "masking_curves",
     "naive_curves",
@@ -117,6 +118,22 @@ class Readout:
         kernel, bias = after[-1].get_weights()
         return cls(name, trunk, kernel, bias, np.asarray(labels), hidden)
 
+    @classmethod
+    def from_h5(cls, path, name: str, trunk: str, labels: np.ndarray, *, layer: str = "fc2") -> "Readout":
+        """The same as `from_model`, read from the model's ``.h5`` file without building the
+        Keras model (which cost the masking stage most of its time at smoke size)."""
+        from ..models.vgg import read_keras_h5
+
+        weights = read_keras_h5(path)
+        names = list(weights)
+        if layer not in names:
+            raise ValueError(f"{path}: model {name} has no layer {layer!r}")
+        after = names[names.index(layer) + 1:]
+        if not after or after[-1] != "predictions":
+            raise ValueError(f"{path}: model {name} has no readout named 'predictions' after layer {layer}")
+        kernel, bias = weights[after[-1]]
+        return cls(name, trunk, kernel, bias, np.asarray(labels), tuple(tuple(weights[n]) for n in after[:-1]))
+
     def logits(self, features: np.ndarray) -> np.ndarray:
         from ..models.finetune import head_logits
 
@@ -126,32 +143,41 @@ class Readout:
         return float((self.logits(features).argmax(1) == self.labels).mean())
 
 
-def load_models(profile, front, *, seed: int = 0) -> tuple[list, list[Readout], dict[str, np.ndarray], list[dict]]:
-    """A profile's 20 fine-tuned models as masking needs them.
+def load_readouts(profile, front, *, seed: int = 0) -> tuple[list[Readout], dict[str, np.ndarray], list[dict]]:
+    """A profile's 20 fine-tuned models as masking needs them, without building them.
 
-    Returns the Keras models (images to logits), their `Readout`s scored on `front`
-    (the frontal faces), each model's pixel order (`pixel_order` of its maps, ties
-    broken with `seed`) keyed by model name, and the models' records.
+    Returns their `Readout`s scored on `front` (the frontal faces), each model's pixel
+    order (`pixel_order` of its maps, ties broken with `seed`) keyed by model name, and
+    the models' records.
     """
-    from tensorflow import keras
-
     from ..artifacts import Results
     from ..models import finetune
 
     layer = finetune.feature_layer(profile.finetune)
-    models, readouts, orders, records = [], [], {}, []
+    readouts, orders, records = [], {}, []
     for key in finetune.model_keys(profile):
         folder = Results(profile).model(key.name)
         arrays, record = finetune.load_run(folder)
         if arrays["maps"].shape[1:] != front.image_size:
             raise ValueError(f"{folder}/arrays.npz: maps of shape {arrays['maps'].shape[1:]} do not fit the "
                              f"{front.image_size[0]}-px faces; rerun the pipeline for profile {profile.name}")
-        model = keras.models.load_model(folder / "model.h5", compile=False)
         labels, _ = finetune.task_labels(front, key.task)
-        models.append(model)
-        readouts.append(Readout.from_model(model, key.name, key.source, labels, layer=layer))
+        readouts.append(Readout.from_h5(folder / "model.h5", key.name, key.source, labels, layer=layer))
         orders[key.name] = pixel_order(arrays["maps"], seed=seed)
         records.append(record)
+    return readouts, orders, records
+
+
+def load_models(profile, front, *, seed: int = 0) -> tuple[list, list[Readout], dict[str, np.ndarray], list[dict]]:
+    """`load_readouts` and the Keras models themselves (images to logits), first."""
+    from tensorflow import keras
+
+    from ..artifacts import Results
+    from ..models import finetune
+
+    readouts, orders, records = load_readouts(profile, front, seed=seed)
+    models = [keras.models.load_model(Results(profile).model(key.name) / "model.h5", compile=False)
+              for key in finetune.model_keys(profile)]
     return models, readouts, orders, records
 
 

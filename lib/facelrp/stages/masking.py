@@ -60,7 +60,7 @@ def run(
     front = load_faces(faces, profile).frontal()
     x = datasets.caffe_preprocess(front.images)
     try:
-        _, readouts, orders, records = masking.load_models(profile, front, seed=seed)
+        readouts, orders, records = masking.load_readouts(profile, front, seed=seed)
     except ValueError as error:  # maps of another face size: the message names the file
         raise StageError(str(error)) from None
     orders["random"] = masking.random_order(len(x), x.shape[1] * x.shape[2], seed=seed)
