@@ -102,8 +102,9 @@ def test_the_command_line_hands_its_options_to_the_stage(monkeypatch, capsys):
     monkeypatch.setattr(masking, "run", fake_run)
     assert main(["masking", "--profile", "smoke", "--imputation", "road", "--lerf", "--seed", "3", "--out", "x.npz"]) == 0
     assert seen == {"profile": "smoke", "faces": None, "out": "x.npz", "fill": 0.0, "imputation": "road", "lerf": True,
-                    "maps": None, "seed": 3}
+                    "maps": None, "randomised": False, "seed": 3}
     assert capsys.readouterr().out == "masking: 12 trunk images in 0.5 s (least relevant first, road) -> x.npz\n"
+    assert main(["masking", "--profile", "smoke", "--randomised"]) == 0 and seen["randomised"] is True
 
 
 def test_a_stage_error_is_one_line_and_exit_status_2(monkeypatch, capsys):
