@@ -221,3 +221,21 @@ def test_the_written_list_names_every_case():
     names = [c[0] for c in PROFILE_CASES + CSV_CASES]
     missing = [name for name in names if name not in listed]
     assert not missing, missing
+
+
+def test_masking_with_the_floor_refuses_sanity_files_without_randomised_maps(tmp_path, smoke_faces, monkeypatch):
+    from facelrp import store
+    from facelrp.stages import StageError, masking
+
+    smoke = load_profile("smoke")
+    results = Results(smoke, tmp_path)
+    smoke_faces.provenance["profile"] = "smoke"
+    results.faces.parent.mkdir(parents=True)
+    smoke_faces.save(results.faces)
+    results.sanity("imagenet-gender-s0").parent.mkdir(parents=True)
+    store.save_npz(results.sanity("imagenet-gender-s0"), similarity=np.zeros((2, 9, 3, 12)))  # made before the floor
+    monkeypatch.setenv("FACELRP_RESULTS", str(tmp_path))
+    with pytest.raises(StageError, match=r"imagenet-gender-s0\.npz: it holds no randomised-model maps of this profile's "
+                                         r"frontal faces; remake it with `python -m facelrp sanity --profile smoke "
+                                         r"--model imagenet-gender-s0`"):
+        masking.run(smoke, randomised=True)

@@ -59,6 +59,14 @@ def run(
     out = Path(out) if out is not None else results.masking()
     front = load_faces(faces, profile).frontal()
     x = datasets.caffe_preprocess(front.images)
+    floor = {}  # the floor of generalisation: maps of models that learnt nothing, checked first
+    for key in finetune.first_seed_keys(profile) if randomised else ():
+        path = results.sanity(key.name)
+        found = store.load_npz(path)
+        if "randomised" not in found or found["randomised"].shape != front.images.shape:
+            raise StageError(f"{path}: it holds no randomised-model maps of this profile's frontal faces; remake it "
+                             f"with `python -m facelrp sanity --profile {profile.name} --model {key.name}`")
+        floor[f"randomised {key.name}"] = found["randomised"]
     try:
         readouts, orders, records = masking.load_readouts(profile, front, seed=seed)
     except ValueError as error:  # maps of another face size: the message names the file
@@ -71,14 +79,7 @@ def run(
                              f"remake it with `python -m facelrp method-maps --profile {profile.name} ...`")
         for name, method_maps in zip(other["models"], other["maps"]):
             orders[str(name)] = masking.pixel_order(method_maps, seed=seed)
-    if randomised:  # the floor of generalisation: maps of models that learnt nothing
-        for key in finetune.first_seed_keys(profile):
-            path = results.sanity(key.name)
-            found = store.load_npz(path)
-            if "randomised" not in found or found["randomised"].shape != front.images.shape:
-                raise StageError(f"{path}: it holds no randomised-model maps of this profile's frontal faces; remake it "
-                                 f"with `python -m facelrp sanity --profile {profile.name} --model {key.name}`")
-            orders[f"randomised {key.name}"] = masking.pixel_order(found["randomised"], seed=seed)
+    orders.update({name: masking.pixel_order(floor_maps, seed=seed) for name, floor_maps in floor.items()})
     if lerf:
         orders = {name: masking.least_relevant_first(order) for name, order in orders.items()}
     filler = fill if imputation == "constant" else ImageFill(imputation, front.images, seed=seed)
