@@ -114,19 +114,25 @@ def masking_conclusions(table: pd.DataFrame) -> pd.DataFrame:
         wide = means6[(means6.pretraining == pretraining) & (means6.task == task)].pivot(
             index="destination", columns="mask source", values="auc")
 
+        tested = {}  # every pair of sources once: difference, its Holm-corrected paired test, TOST
+        for i, a in enumerate(labels.values()):
+            for b in list(labels.values())[i + 1:]:
+                match = here[((here.A == a) & (here.B == b)) | ((here.A == b) & (here.B == a))]
+                d = verdicts.difference(wide[a], wide[b], paired=True, bound=bounds[task])
+                tested[a, b] = d, float(match["p_corr"].iloc[0])
+
         def pair(a, b):
             """Difference a - b with its paired test (p Holm-corrected within the type) and TOST."""
-            match = here[((here.A == a) & (here.B == b)) | ((here.A == b) & (here.B == a))]
-            d = verdicts.difference(wide[a], wide[b], paired=True, bound=bounds[task])
-            p = float(match["p_corr"].iloc[0])
-            d["text"] = f"t({d['dof']:g}) = {d['t']:.2f}, p = {p:.2g} (Holm); TOST p = {d['equivalent_p']:.2g}"
-            return d, p
+            d, p = tested[a, b] if (a, b) in tested else tested[b, a]
+            if (a, b) not in tested:  # the same test with the sides swapped
+                d = dict(d, difference=-d["difference"], low=-d["high"], high=-d["low"], t=-d["t"])
+            text = f"t({d['dof']:g}) = {d['t']:.2f}, p = {p:.2g} (Holm); TOST p = {d['equivalent_p']:.2g}"
+            return dict(d, text=text), p
 
-        every_pair = [pair(a, b)[0] for i, a in enumerate(labels.values()) for b in list(labels.values())[i + 1:]]
         row = anova.loc[(pretraining, task, "repeated")]
         eta, low, high = verdicts.partial_eta_squared(row.F, row.df1, row.df2)
         add(f"{kind}: effect of mask source", paper.FIGURE6_ANOVA, statistics.f_text(row) + " (repeated)", None,
-            verdicts.effect(row.p, equivalent_p=max(d["equivalent_p"] for d in every_pair)),
+            verdicts.effect(row.p, equivalent_p=max(d["equivalent_p"] for d, _ in tested.values())),
             effect_text=f"partial η² = {eta:.2f} [{low:.2f}, {high:.2f}]")
 
         d, p = pair(other_task, same)
