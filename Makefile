@@ -1,5 +1,7 @@
 # Two commands for users: `make book` and `make test` (see README.md).
 PROFILE ?= demo
+# use: restore the expensive jobs from cache/<profile>/ where their key matches; off: run them
+CACHE ?= use
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -14,7 +16,7 @@ TOC := results/$(PROFILE)/_toc.yml
 BUILD := results/$(PROFILE)
 endif
 
-.PHONY: setup pipeline book test pretrain clean-book browser check-book
+.PHONY: setup pipeline book test pretrain clean-book browser check-book reproduce cache cache-status
 
 setup: $(STAMP)
 
@@ -25,7 +27,22 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 pipeline: $(STAMP)
-	snakemake -s workflow/Snakefile --cores 2 --rerun-incomplete --config profile=$(PROFILE)
+	snakemake -s workflow/Snakefile --cores 2 --rerun-incomplete --config profile=$(PROFILE) cache=$(CACHE)
+
+# The whole pipeline from nothing, the cache off (resumable: the same command goes on after an
+# interrupt), then every fresh result compared with the shipped cache, one line per job.
+reproduce: $(STAMP)
+	$(MAKE) pipeline CACHE=off
+	python -m facelrp cache-verify --profile $(PROFILE)
+
+# Which expensive jobs `make book` restores from the cache, and why the others would run.
+cache-status: $(STAMP)
+	python -m facelrp cache-status --profile $(PROFILE)
+
+# Remake the cache shipped in cache/$(PROFILE)/ from a complete run with the cache off.
+cache: $(STAMP)
+	$(MAKE) pipeline CACHE=off
+	python -m facelrp cache-store --profile $(PROFILE)
 
 book: pipeline
 ifneq ($(PROFILE),demo)

@@ -53,7 +53,7 @@ def test_every_artifact_record_says_how_it_was_made(smoke_book):
 
 # Glued values that measure the machine (times, memory, and rates derived from them) rather
 # than the computation: they differ between any two runs, so the snapshot leaves them out.
-VOLATILE = re.compile(r"seconds|minutes|hours|_peak$|rep_scale")
+VOLATILE = re.compile(r"seconds|minutes|hours|_peak$|rep_scale|rep_cache_made")
 
 
 def test_the_smoke_books_numbers_are_those_of_the_snapshot(smoke_book):
@@ -192,10 +192,10 @@ def test_rerun_skips_what_is_up_to_date(smoke_book):
     assert "Nothing to be done" in run.stdout + run.stderr
 
 
-def _jobs_to_run(env) -> dict[str, int]:
+def _jobs_to_run(env, cache="off") -> dict[str, int]:
     """The jobs a dry run of the smoke pipeline would run, by rule."""
-    run = subprocess.run(["snakemake", "-s", "workflow/Snakefile", "--cores", "1", "--config", "profile=smoke", "--dry-run",
-                          "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True)
+    run = subprocess.run(["snakemake", "-s", "workflow/Snakefile", "--cores", "1", "--config", "profile=smoke",
+                          f"cache={cache}", "--dry-run", "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     table = (run.stdout + run.stderr).split("Job stats:")[-1]
     rows = re.findall(r"^(\w+)\s+(\d+)$", table, re.M)
@@ -221,6 +221,127 @@ def test_an_edited_setting_reruns_exactly_the_stages_that_read_it(smoke_book, tm
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                FACELRP_PROFILES=str(edited))
     assert _jobs_to_run(env) == expected
+
+
+@pytest.fixture(scope="module")
+def smoke_cache(smoke_book, tmp_path_factory):
+    """The smoke run's expensive jobs stored in a cache of their own (not the project's)."""
+    from facelrp import cache
+    from facelrp.artifacts import Results
+    from facelrp.profiles import load_profile
+
+    folder = tmp_path_factory.mktemp("cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("FACELRP_CACHE", str(folder))
+    profile = load_profile("smoke")
+    yield cache.store(profile, Results(profile, ROOT / "results"))
+    patch.undo()
+
+
+def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(smoke_cache):
+    from facelrp import cache
+    from facelrp.artifacts import Results
+    from facelrp.pipeline import cached_jobs
+    from facelrp.profiles import load_profile
+
+    profile = load_profile("smoke")
+    results = Results(profile, ROOT / "results")
+    jobs = cached_jobs(profile, results)
+    assert sorted(smoke_cache.entries) == sorted(job.name for job in jobs) and len(jobs) == 20 + 1 + 4 + 4 + 4 + 4 + 1 + 1 + 2 + 2 + 6
+    masking = smoke_cache.entries["masking"]
+    assert set(masking.files) == {"masking/curves.npz", "masking/curves.json"}
+    assert masking.made["command"].startswith("python -m facelrp masking --profile smoke --faces ")
+    assert masking.made["seconds"] > 0 and masking.made["created"].startswith("20") and masking.made["host"]["cpus"] >= 1
+    assert masking.made["commit"] == json.loads((SMOKE / "masking" / "curves.json").read_text())["provenance"]["code"]["git_commit"]
+    for entry in smoke_cache.entries.values():  # every file with its SHA-256; no model weights
+        for relative, sha in entry.files.items():
+            assert sha == cache.file_sha256(smoke_cache.folder / relative) and not relative.endswith("model.h5")
+    model = smoke_cache.entries["model-vggface-identity-s3"]
+    assert set(model.files) == {"book/models/vggface-identity-s3.ipynb", "models/vggface-identity-s3/arrays.npz",
+                                "models/vggface-identity-s3/record.json"}
+    # the lineage reaches the faces and the trunk the model was fine-tuned on
+    assert model.lineage["inputs"]["features"]["inputs"]["faces"]["stage"] == "render-faces"
+    assert model.lineage["inputs"]["trunk_vggface"]["stage"] == "pretrain"
+    # nothing changed since: every entry valid, every job restored
+    assert cache.status(profile, results) == {job.name: [] for job in jobs}
+    assert set(cache.restorable(profile, results)) == {job.name for job in jobs}
+
+
+def test_verify_finds_the_fresh_run_equal_to_its_cache_and_names_a_difference(smoke_cache, tmp_path):
+    from facelrp import cache
+    from facelrp.artifacts import Results
+    from facelrp.profiles import load_profile
+
+    profile = load_profile("smoke")
+    results = Results(profile, ROOT / "results")
+    found = cache.verify(profile, results)
+    assert [c.job for c in found if not (c.ok and c.equal == c.files)] == []
+    # a fresh run whose masking curves moved by 1e-3: verify names the job and the array
+    fresh = tmp_path / "results"
+    shutil.copytree(SMOKE, fresh / "smoke", ignore=shutil.ignore_patterns("_build", "*.h5"))
+    curves = fresh / "smoke" / "masking" / "curves.npz"
+    arrays = dict(np.load(curves))
+    arrays["accuracy"] = arrays["accuracy"] + 1e-3
+    np.savez_compressed(curves, **arrays)
+    found = {c.job: c for c in cache.verify(profile, Results(profile, fresh))}
+    assert not found["masking"].ok and found["masking"].result == "masking/curves.npz:accuracy: max |difference| 0.001"
+    assert [job for job, c in found.items() if not c.ok] == ["masking"]
+    # the command line prints one line per job and fails
+    run = subprocess.run([sys.executable, "-m", "facelrp", "cache-verify", "--profile", "smoke", "--results", str(fresh)],
+                         capture_output=True, text=True, env=dict(os.environ, FACELRP_CACHE=str(smoke_cache.folder.parent)))
+    assert run.returncode == 1 and "differing: masking" in run.stderr
+    assert re.search(r"^masking\s+2\s+masking/curves\.npz:accuracy: max \|difference\| 0\.001$", run.stdout, re.M)
+    assert re.search(r"^planted\s+2\s+equal$", run.stdout, re.M)
+
+
+def test_restore_checks_every_file_and_the_live_inputs_it_was_made_from(smoke_cache, tmp_path):
+    from facelrp import cache
+    from facelrp.artifacts import Results
+    from facelrp.profiles import load_profile
+
+    profile = load_profile("smoke")
+    fresh = Results(profile, tmp_path / "results")
+    restored = cache.restore(profile, fresh, "model-imagenet-gender-s1")
+    assert len(restored) == 3
+    for path in restored:
+        assert path.read_bytes() == (SMOKE / path.relative_to(fresh.root)).read_bytes()
+    # faces made here that differ from those the entry was made from: refused, with the fix
+    fresh.faces.parent.mkdir(parents=True)
+    shutil.copyfile(SMOKE / "data" / "faces.npz", fresh.faces)
+    with open(fresh.faces, "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(cache.CacheError, match=r"faces\.npz: not the file the cached model-imagenet-gender-s1 was made "
+                                               r"from .* run `make reproduce PROFILE=smoke`"):
+        cache.restore(profile, fresh, "model-imagenet-gender-s1")
+
+
+def test_with_its_cache_the_pipeline_runs_no_expensive_job(smoke_cache, tmp_path):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               FACELRP_CACHE=str(smoke_cache.folder.parent), FACELRP_RESULTS=str(tmp_path / "results"))
+    jobs = _jobs_to_run(env, cache="use")
+    restores = {rule: n for rule, n in jobs.items() if rule.startswith("restore_")}
+    assert len(restores) == len(smoke_cache.entries) and set(restores.values()) == {1}
+    # the cheap jobs run (the faces; the trunks are made already), then the pages: nothing else
+    assert {rule: n for rule, n in jobs.items() if rule not in restores} == {
+        "faces": 1, "probe_faces": 1, "gate_faces": 1, "page": 14, "all": 1}
+
+
+def test_a_setting_edited_since_the_cache_was_made_keeps_its_stages_entries_out(smoke_cache, tmp_path, monkeypatch):
+    import yaml
+
+    from facelrp import cache, profiles
+    from facelrp.artifacts import Results
+
+    entries = yaml.safe_load(profiles.profiles_file().read_text())
+    entries["smoke"]["gates"]["epochs"] = 3
+    edited = tmp_path / "profiles.yml"
+    edited.write_text(yaml.safe_dump(entries))
+    monkeypatch.setenv("FACELRP_PROFILES", str(edited))
+    profile = profiles.load_profile("smoke")
+    found = cache.status(profile, Results(profile, ROOT / "results"))
+    assert {job: why for job, why in found.items() if why} == {
+        job: ["profile section 'gates' changed"] for job in found if job.startswith("gates-")}
+    assert len([job for job in found if job.startswith("gates-")]) == 6
 
 
 def test_pretraining_leaves_both_trunks_and_no_checkpoint(smoke_book):

@@ -87,6 +87,42 @@ def _check_book(args) -> str:
     return summary + (f"; screenshots in {args.screenshots}" if args.screenshots else "")
 
 
+def _cache(args) -> str:
+    from tqdm import tqdm
+
+    from . import cache
+    from .artifacts import Results
+
+    profile = load_profile(args.profile)
+    results = Results(profile, args.results)
+    if args.stage == "cache-restore":
+        restored = cache.restore(profile, results, args.job)
+        return f"{args.job}: {len(restored)} files restored from {cache.cache_dir(profile.name)}"
+    if args.stage == "cache-store":
+        manifest = cache.store(profile, results, args.job or None, progress=lambda jobs: tqdm(jobs, desc="storing", unit="job"))
+        size = sum(p.stat().st_size for p in manifest.folder.rglob("*") if p.is_file())
+        return f"{len(manifest.entries)} entries, {size / 2**20:.1f} MiB in {manifest.folder}"
+    if args.stage == "cache-status":
+        found = cache.status(profile, results)
+        restorable = cache.restorable(profile, results)
+        for job, why in found.items():
+            state = "restored" if job in restorable else ("computed: " + "; ".join(why) if why else
+                                                          "computed: a job reading its model.h5 is computed")
+            print(f"{job:40s} {state}")
+        return f"{len(restorable)} of {len(found)} expensive jobs restored from the cache, {len(found) - len(restorable)} computed"
+    comparisons = cache.verify(profile, results, progress=lambda entries: tqdm(entries, desc="verifying", unit="job"))
+    width = max(len(c.job) for c in comparisons)
+    print(f"{'stage':{width}s}  files  result")
+    for c in comparisons:
+        print(f"{c.job:{width}s}  {c.files:5d}  {c.result}")
+    bad = [c for c in comparisons if not c.ok]
+    message = (f"{len(comparisons) - len(bad)} of {len(comparisons)} entries agree with the cache "
+               f"(rtol {cache.RTOL:g}, atol {cache.ATOL:g} where bytes differ)")
+    if bad:
+        raise SystemExit(f"cache-verify: {message}; differing: {', '.join(c.job for c in bad)}")
+    return message
+
+
 def _choose_kernels(stage: str) -> None:
     """Pick TensorFlow's CPU kernels for this process and the notebooks it runs, unless
     ``TF_ENABLE_ONEDNN_OPTS`` is set already. TensorFlow 2.14 turns oneDNN's kernels on
@@ -103,6 +139,7 @@ _OUT = ("--out", {"default": None, "help": "output (default: the profile's resul
 _FACES = ("--faces", {"default": None, "help": "the face set (default: the profile's)"})
 _SOURCE = ("--source", {"choices": TRUNK_SOURCES, "required": True})
 _SEED = ("--seed", {"type": int, "default": 0})
+_RESULTS = ("--results", {"default": None, "help": "folder holding <profile>/ (default: results/ or $FACELRP_RESULTS)"})
 _COMMANDS = {
     "render-faces": (_stage, "make the profile's face data set (.npz)", [_OUT]),
     "pretrain": (_stage, "make a stand-in trunk (render corpus, train, fold, save)", [_SOURCE, _OUT, (
@@ -132,6 +169,12 @@ _COMMANDS = {
     "gates": (_stage, "train one gated-network variant, record its gates", [
         ("--variant", {"required": True, "help": "resnet, aig-<rate>, iig-gender or iig-gender-<attribute>"}),
         _SEED, _FACES, _OUT]),
+    "cache-status": (_cache, "which expensive jobs the cache restores, and why the others are computed", [_RESULTS]),
+    "cache-store": (_cache, "store the expensive jobs' results in cache/<profile>/ with their keys", [_RESULTS, (
+        "--job", {"action": "append", "default": [], "help": "only this job (repeatable; default: all)"})]),
+    "cache-restore": (_cache, "restore one job's results from the cache (the pipeline's restore rules)", [_RESULTS, (
+        "--job", {"required": True, "help": "the job's name, e.g. masking or model-vggface-identity-s0"})]),
+    "cache-verify": (_cache, "compare a fresh run's results with the cache: one line per job", [_RESULTS]),
     "execute-page": (_execute_page, "execute a MyST notebook page with papermill", [
         ("source", {"help": "the jupytext .md notebook"}), ("--out", {"required": True, "help": "the executed .ipynb"}),
         ("--cwd", {"default": ".", "help": "working directory of the kernel (the project folder)"}),
@@ -175,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     one line naming the file and the fix, and exit status 2; ``--debug`` shows the traceback."""
     import signal
 
+    from .cache import CacheError
     from .stages import StageError
 
     command_line = parser()
@@ -183,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         message = args.run(args)
-    except (StageError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as error:
+    except (StageError, CacheError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as error:
         if args.debug or os.environ.get("FACELRP_DEBUG", "") not in ("", "0"):
             raise
         command_line.exit(2, f"python -m facelrp {args.stage}: {error}\n")

@@ -253,12 +253,20 @@ def provenance(
     Returns
     -------
     dict with ``stage``, ``profile``, ``stand_in``, ``data`` (a phrase: stand-ins or the
-    paper's data), ``settings``, ``parameters``, ``seed``, ``code`` (`code_version`),
+    paper's data), ``settings``, ``parameters``, ``seed``, ``code`` (`code_version` and
+    ``stage_sha256``, the stage's code hash: `facelrp.cache.code_hash`), ``command`` (the
+    command line, None when run from a notebook),
     ``inputs`` (name -> ``{path, sha256}``), ``created`` (UTC, ISO 8601), ``host``.
     """
     import importlib.metadata
+    import shlex
+    import sys
+
+    from .cache import code_hash
 
     versions = {name: importlib.metadata.version(name) for name in ("tensorflow", "innvestigate", "numpy")}
+    # the command line, when a stage runs as `python -m facelrp` (not from a notebook's kernel)
+    command = ("python -m facelrp " + shlex.join(sys.argv[1:])) if Path(sys.argv[0]).match("facelrp/__main__.py") else None
     return {
         "stage": stage,
         "profile": profile.name,
@@ -267,7 +275,8 @@ def provenance(
         "settings": settings or {},
         "parameters": parameters or {},
         "seed": seed,
-        "code": code_version(),
+        "code": {**code_version(), "stage_sha256": code_hash(stage)},
+        "command": command,
         "libraries": versions,
         "inputs": {name: {"path": _shown(Path(p)), "sha256": file_sha256(p)} for name, p in (inputs or {}).items()},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

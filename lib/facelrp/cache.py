@@ -1,0 +1,658 @@
+"""The results cache: the expensive jobs' outputs shipped in ``cache/<profile>/``, each
+keyed by what made it, restored by the pipeline instead of recomputed while its key still
+matches, and compared with a fresh run by `verify`.
+
+An entry's key is the SHA-256 of its *lineage*: the stage that made it (its command-line
+parameters, the profile sections it read, the SHA-256 of its code, the versions of
+TensorFlow, iNNvestigate and NumPy) and, recursively, the lineage of every input, down to
+source files (a shipped trunk: its bytes' SHA-256). The lineage is read from the
+provenance records the stages write, so the cache needs no second description of the
+pipeline. A stage's code is its module and every module of the package it imports,
+directly or not, parsed with docstrings dropped (comments and docstrings do not enter the
+key; any other edit does), plus the notebook the model stage runs; the bookkeeping modules
+(where and how files are written: `facelrp.artifacts`, `facelrp.store`, `facelrp.profiles`)
+are left out, the settings entering as values. Editing a page's code
+(``notebooks/*.md``, `facelrp.evaluate`, `facelrp.figures`) changes no key: pages run
+live on every build.
+
+Why not Snakemake's own between-workflow cache (``cache: True``): (1) its key hashes the
+rule's shell command, not the Python the command runs, so an edit of a stage would reuse
+stale results; (2) it caches rules of one output file only (or ``multiext``), and every
+stage here writes an artifact and its record; (3) it still schedules the upstream jobs of a
+cached job whose inputs are missing (snakemake/snakemake#1766), so a fresh clone would
+recompute the 20 models to restore the masking curves. Here the Snakefile defines a restore
+rule per valid entry instead (`restorable`), and the expensive subgraph is not in the DAG.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .artifacts import PACKAGE_DIR, Results, file_sha256
+from .pipeline import FULL_OUTPUT_READERS, Job, cached_jobs
+from .profiles import TRUNK_SOURCES
+
+__all__ = ["CacheError", "PROJECT_DIR", "cache_dir", "code_hash", "lineage", "lineage_key", "Entry", "Manifest",
+           "load_manifest", "store", "status", "restorable", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison", "RTOL", "ATOL", "LIBRARIES"]
+
+#: The project's folder (``lib/facelrp`` is two levels below it).
+PROJECT_DIR = PACKAGE_DIR.parents[1]
+#: The libraries whose versions enter every key (their numerics make the results).
+LIBRARIES = ("tensorflow", "innvestigate", "numpy")
+# stage (as in the provenance records) -> other project files its code includes
+_EXTRA_SOURCES = {"model": ("notebooks/model.md",)}
+# Modules that say where and how results are written, not what they are: they do not enter
+# a stage's code hash (nor do the modules only they import). The profile's settings, which
+# profiles.py reads and completes with its defaults, enter every key as values instead.
+_BOOKKEEPING = {"lib/facelrp/__init__.py", "lib/facelrp/artifacts.py", "lib/facelrp/store.py", "lib/facelrp/profiles.py"}
+
+
+class CacheError(ValueError):
+    """A cache entry cannot be stored, restored or trusted; the message names the file and the fix."""
+
+
+def cache_dir(profile_name: str) -> Path:
+    """``cache/<profile>/`` of the project, or of ``$FACELRP_CACHE`` when set."""
+    return Path(os.environ.get("FACELRP_CACHE") or PROJECT_DIR / "cache") / profile_name
+
+
+# ---------------------------------------------------------------------------------- code
+
+
+class _Sources:
+    """The project's files, from the working tree or, with `commit`, from git."""
+
+    def __init__(self, commit: str | None = None):
+        self.commit = commit
+
+    def read(self, relative: str) -> bytes | None:
+        if self.commit is None:
+            path = PROJECT_DIR / relative
+            return path.read_bytes() if path.is_file() else None
+        run = subprocess.run(["git", "show", f"{self.commit}:{relative}"], capture_output=True, cwd=PROJECT_DIR)
+        return run.stdout if run.returncode == 0 else None
+
+
+def _module_path(module: str) -> list[str]:
+    """Candidate files of ``facelrp.<...>`` relative to the project: module, then package."""
+    parts = module.split(".")
+    base = "/".join(["lib", *parts])
+    return [base + ".py", base + "/__init__.py"]
+
+
+def _imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+    """The ``facelrp`` modules a module's code imports (anywhere in it, lazy imports too)."""
+    found = set()
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "facelrp"}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "facelrp":
+                continue
+            found.add(target)
+            # `from .x import y`: y may be a module of package x
+            found |= {f"{target}.{alias.name}" for alias in node.names}
+    return found
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def _closure(module: str, sources: _Sources) -> dict[str, bytes]:
+    """Every package file `module` runs when imported and called: relative path -> AST
+    dump without docstrings (parents' ``__init__.py`` included: importing runs them)."""
+    seen: dict[str, bytes] = {}
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        parts = name.split(".")
+        pending += [".".join(parts[:i]) for i in range(1, len(parts))]  # the packages above it
+        for relative in _module_path(name):
+            if relative in seen or relative in _BOOKKEEPING:
+                break
+            text = sources.read(relative)
+            if text is None:
+                continue
+            tree = ast.parse(text, filename=relative)
+            seen[relative] = ast.dump(_strip_docstrings(tree)).encode()
+            pending += sorted(_imports(tree, name, relative.endswith("__init__.py")))
+            break
+    return seen
+
+
+def _stage_module(stage: str) -> str:
+    return "facelrp.stages." + stage.replace("render-", "").replace("-", "_")
+
+
+@functools.lru_cache(maxsize=None)
+def code_hash(stage: str, commit: str | None = None) -> str:
+    """SHA-256 of a stage's code (see the module's docstring) in the working tree, or at a
+    git `commit`.
+
+    Parameters
+    ----------
+    stage : a stage as the provenance records name it (``masking``, ``render-faces`` ...)
+    commit : a git commit; None: the files as they are now
+
+    Raises
+    ------
+    CacheError
+        when the stage's module is not found (in that commit).
+    """
+    sources = _Sources(commit)
+    files = _closure(_stage_module(stage), sources)
+    if not any(path.startswith("lib/facelrp/stages/") and "__init__" not in path for path in files):
+        raise CacheError(f"stage {stage!r}: no module {_stage_module(stage)}" + (f" at commit {commit}" if commit else ""))
+    digest = hashlib.sha256()
+    for relative in sorted(files):
+        digest.update(relative.encode() + b"\0" + files[relative] + b"\0")
+    for relative in _EXTRA_SOURCES.get(stage, ()):
+        digest.update(relative.encode() + b"\0" + (sources.read(relative) or b"") + b"\0")
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------------- lineage
+
+
+def _record_of(path: Path) -> Path | None:
+    """The record holding the provenance of the file at `path` (``x.npz`` -> ``x.json``; a
+    file of a model's or rank-2's folder -> the folder's ``record.json``), if a stage made it."""
+    for candidate in (path.with_suffix(".json"), path.parent / "record.json"):
+        if candidate == path or not candidate.is_file():
+            continue
+        try:
+            record = json.loads(candidate.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and (record.get("provenance") or {}).get("stage"):
+            return candidate
+    return None
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(PROJECT_DIR.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def lineage(record_path: str | os.PathLike) -> dict:
+    """How the artifact whose record is at `record_path` was made, down to its source files.
+
+    Returns
+    -------
+    dict: ``stage``, ``parameters``, ``sections`` (the profile sections it read, by name),
+    ``code`` (`code_hash` of the code that made it: recorded, or computed at the recorded
+    clean commit), ``libraries``, ``inputs`` (name -> a lineage, or ``{"file", "sha256"}``
+    for a file no stage made), and ``path``/``sha256`` of the artifact's own main file when
+    it is an input of another.
+
+    Raises
+    ------
+    CacheError
+        when the record has no provenance, or it was made by uncommitted code that did not
+        record its stage's code hash.
+    """
+    record_path = Path(record_path)
+    record = json.loads(record_path.read_text())
+    made = record.get("provenance") or {}
+    if not made.get("stage"):
+        raise CacheError(f"{record_path}: no provenance (stage, inputs) in this record; remake it with the pipeline")
+    code = made.get("code", {})
+    stage_code = code.get("stage_sha256")
+    if stage_code is None:
+        commit = code.get("git_commit")
+        if not commit or commit.endswith("-dirty"):
+            raise CacheError(f"{record_path}: made by uncommitted code ({commit or 'outside git'}) that did not record its "
+                             "stage's code hash; remake it with the pipeline before storing it")
+        stage_code = code_hash(made["stage"], commit)
+    inputs = {}
+    for name, found in sorted(made.get("inputs", {}).items()):
+        path = Path(found["path"])
+        path = path if path.is_absolute() else PROJECT_DIR / path
+        upstream = _record_of(path)
+        if upstream is None or upstream.resolve() == record_path.resolve():
+            inputs[name] = {"file": _relative(path), "sha256": found["sha256"]}
+        else:
+            inputs[name] = {**lineage(upstream), "path": _relative(path), "sha256": found["sha256"]}
+    return {"stage": made["stage"], "parameters": made.get("parameters", {}), "sections": sorted(made.get("settings", {})),
+            "seed": made.get("seed"), "code": stage_code, "libraries": made.get("libraries", {}), "inputs": inputs}
+
+
+def _canon(value) -> bytes:
+    return json.dumps(value, sort_keys=True, default=str).encode()
+
+
+def _current_libraries() -> dict:
+    return {name: importlib.metadata.version(name) for name in LIBRARIES}
+
+
+def lineage_key(node: dict, profile, *, now: bool = False, why: list | None = None) -> str:
+    """The key of a lineage (`lineage`) under `profile`'s settings.
+
+    With ``now=False`` the code hashes and library versions are the recorded ones (the key
+    the entry was stored under); with ``now=True`` they are those of this checkout and
+    environment, and source files are hashed as they are now, so the two keys differ
+    exactly when something that made the entry changed. `why`, a list, receives one line
+    per difference found.
+    """
+    if "file" in node:
+        sha = node["sha256"]
+        path = PROJECT_DIR / node["file"]
+        if now and path.is_file() and _is_source(node["file"]):
+            current = _sha256_now(path, path.stat().st_mtime_ns)
+            if current != sha and why is not None:
+                why.append(f"{node['file']} changed (sha256 {current[:12]} instead of {sha[:12]})")
+            sha = current
+        return sha
+    code, libraries = node["code"], node["libraries"]
+    if now:
+        code, libraries = code_hash(node["stage"]), {k: v for k, v in _current_libraries().items() if k in libraries}
+        if why is not None:
+            if code != node["code"]:
+                why.append(f"the code of stage {node['stage']} changed")
+            why += [f"{k} {node['libraries'][k]} made it, this environment has {v}" for k, v in libraries.items()
+                    if node["libraries"].get(k) != v]
+    sections = {name: getattr(profile, name) for name in node["sections"]}
+    inputs = {name: lineage_key(child, profile, now=now, why=why) for name, child in node["inputs"].items()}
+    return hashlib.sha256(_canon({"stage": node["stage"], "parameters": node["parameters"], "seed": node.get("seed"),
+                                  "sections": sections, "code": code, "libraries": libraries, "inputs": inputs})).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _sha256_now(path: Path, mtime_ns: int) -> str:
+    """`file_sha256`, once per file and modification time (a trunk is in many lineages)."""
+    return file_sha256(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _git_files() -> frozenset[str]:
+    run = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=PROJECT_DIR)
+    return frozenset(run.stdout.split()) if run.returncode == 0 else frozenset()
+
+
+def _is_source(relative: str) -> bool:
+    """A file of the project itself (a shipped trunk, an observers file), not a result."""
+    return relative in _git_files() or not relative.startswith("results/")
+
+
+# -------------------------------------------------------------------------------- entries
+
+
+@dataclass
+class Entry:
+    """One job's stored outputs: its key, lineage, files and how they were made."""
+
+    job: str
+    rule: str
+    key: str
+    lineage: dict
+    sections: dict
+    files: dict  # path relative to results/<profile>/ -> sha256
+    made: dict  # commit, command, created, host, seconds
+
+    def to_json(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass
+class Manifest:
+    """``cache/<profile>/manifest.json``: the profile's entries by job name."""
+
+    profile: str
+    entries: dict[str, Entry]
+
+    @property
+    def folder(self) -> Path:
+        return cache_dir(self.profile)
+
+
+def load_manifest(profile_name: str) -> Manifest:
+    """The cache of a profile (empty when there is none)."""
+    path = cache_dir(profile_name) / "manifest.json"
+    if not path.is_file():
+        return Manifest(profile_name, {})
+    try:
+        found = json.loads(path.read_text())
+        entries = {name: Entry(**entry) for name, entry in found["entries"].items()}
+    except (ValueError, KeyError, TypeError) as error:
+        raise CacheError(f"{path}: not a cache manifest ({error}); restore it with `git checkout -- {_relative(path)}` "
+                         "or delete the folder to run without the cache") from None
+    return Manifest(found.get("profile", profile_name), entries)
+
+
+def _job_files(job: Job, results: Results) -> list[Path]:
+    files = list(job.keep)
+    if job.folder is not None:
+        files += [p for p in sorted(job.folder.rglob("*")) if p.is_file() and p not in files]
+    return files
+
+
+def _made(record: dict, job: Job) -> dict:
+    made = record.get("provenance", {})
+    seconds = record.get("seconds")
+    if seconds is None:
+        parts = [v for k, v in record.items() if k.endswith("_seconds") and isinstance(v, (int, float))]
+        seconds = round(sum(parts), 1) if parts else None
+    command = made.get("command") or " ".join(
+        ["python -m facelrp", made.get("stage", job.rule), "--profile", made.get("profile", "?")]
+        + [f"--{k} {v}" for k, v in made.get("parameters", {}).items() if isinstance(v, (str, int, float))])
+    return {"commit": made.get("code", {}).get("git_commit"), "command": command, "created": made.get("created"),
+            "host": made.get("host"), "seconds": seconds}
+
+
+def store(profile, results: Results, jobs: list[str] | None = None, *, progress=None) -> Manifest:
+    """Copy the kept outputs of `profile`'s expensive jobs from `results` into its cache,
+    with their keys and provenance, and write the manifest (atomically, last).
+
+    The caller makes sure the results are complete and up to date (``make cache`` runs
+    Snakemake first). Entries of jobs not stored now stay as they were.
+
+    Raises
+    ------
+    CacheError
+        naming the job whose outputs are missing or whose record cannot be keyed.
+    """
+    from .store import save_json
+
+    manifest = load_manifest(profile.name)
+    folder = cache_dir(profile.name)
+    wanted = [j for j in cached_jobs(profile, results) if jobs is None or j.name in jobs]
+    for job in (progress(wanted) if progress else wanted):
+        missing = [p for p in job.keep if not p.is_file()]
+        if missing:
+            raise CacheError(f"{missing[0]}: missing, so job {job.name} cannot be stored; run the pipeline first "
+                             f"(`make pipeline PROFILE={profile.name}`)")
+        node = lineage(job.record)
+        files = {}
+        for path in _job_files(job, results):
+            relative = path.relative_to(results.root).as_posix()
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            files[relative] = file_sha256(target)
+        record = json.loads(job.record.read_text())
+        manifest.entries[job.name] = Entry(
+            job=job.name, rule=job.rule, key=lineage_key(node, profile), lineage=node,
+            sections={name: getattr(profile, name) for name in node["sections"]}, files=files, made=_made(record, job))
+    save_json(folder / "manifest.json", {"profile": profile.name,
+                                         "entries": {k: e.to_json() for k, e in sorted(manifest.entries.items())}})
+    return manifest
+
+
+def status(profile, results: Results) -> dict[str, list[str]]:
+    """Why each expensive job of `profile` cannot be restored: job name -> reasons (an
+    empty list: its entry is valid). A job without an entry is reported as such."""
+    manifest = load_manifest(profile.name)
+    found = {}
+    for job in cached_jobs(profile, results):
+        entry = manifest.entries.get(job.name)
+        if entry is None:
+            found[job.name] = ["no cache entry"]
+            continue
+        why: list[str] = []
+        if lineage_key(entry.lineage, profile, now=True, why=why) != entry.key:
+            changed = [f"profile section {name!r} changed" for name, value in entry.sections.items()
+                       if _canon(getattr(profile, name)) != _canon(value)]
+            found[job.name] = sorted(set(why + changed)) or ["settings of an input stage changed"]
+        else:
+            missing = [f for f in entry.files if not (manifest.folder / f).is_file()]
+            found[job.name] = [f"{manifest.folder / missing[0]} is missing"] if missing else []
+    return found
+
+
+def restorable(profile, results: Results) -> dict[str, Job]:
+    """The jobs the pipeline restores instead of running: those whose entry is valid and
+    all of whose readers of left-out outputs (`FULL_OUTPUT_READERS`) are restored too."""
+    valid = {name for name, why in status(profile, results).items() if not why}
+    jobs = {job.name: job for job in cached_jobs(profile, results)}
+    for rule, readers in FULL_OUTPUT_READERS.items():
+        if any(job.rule in readers and name not in valid for name, job in jobs.items()):
+            valid -= {name for name, job in jobs.items() if job.rule == rule}
+    return {name: job for name, job in jobs.items() if name in valid}
+
+
+def live_inputs(profile, results: Results, entry: Entry) -> list[tuple[str, Path, dict]]:
+    """The inputs of an entry that every build makes live (the faces, the trunks): name,
+    path here, and their lineage. Restoring checks they are the files the entry was made from."""
+    live = {p.resolve() for p in (results.faces, results.probe_faces, results.gate_faces,
+                                  *(results.trunk(s) for s in TRUNK_SOURCES if profile.trunks["source"] != "real"))}
+    found = []
+    for name, child in entry.lineage["inputs"].items():
+        path = PROJECT_DIR / (child.get("path") or child["file"])
+        if path.resolve() in live:
+            found.append((name, path, child))
+    return found
+
+
+def restore_inputs(profile, results: Results, name: str) -> list[Path]:
+    """What a job's restore rule needs first: its cached files and its live inputs."""
+    manifest = load_manifest(profile.name)
+    entry = manifest.entries[name]
+    return [manifest.folder / f for f in sorted(entry.files)] + [p for _, p, _ in live_inputs(profile, results, entry)]
+
+
+def restore(profile, results: Results, name: str) -> list[Path]:
+    """Copy one job's entry into `results`, each file checked against its SHA-256, after
+    checking that the live inputs it was made from (faces, trunks) are the ones here.
+
+    Raises
+    ------
+    CacheError
+        when a cached file does not match its SHA-256 or a live input differs from the
+        one the entry was made from; the message names the file and the fix.
+    """
+    manifest = load_manifest(profile.name)
+    entry = manifest.entries.get(name)
+    if entry is None:
+        raise CacheError(f"{manifest.folder / 'manifest.json'}: no entry {name!r}; run without the cache "
+                         f"(`make reproduce PROFILE={profile.name}`)")
+    for input_name, path, child in live_inputs(profile, results, entry):
+        if not path.is_file():
+            continue
+        current = file_sha256(path)
+        if current != child["sha256"]:
+            raise CacheError(f"{_relative(path)}: not the file the cached {name} was made from (sha256 {current[:12]}, "
+                             f"expected {child['sha256'][:12]}); this machine made another {input_name}, so the "
+                             f"cache cannot be used: run `make reproduce PROFILE={profile.name}`")
+    restored = []
+    for relative, sha in sorted(entry.files.items()):
+        source = manifest.folder / relative
+        if not source.is_file() or file_sha256(source) != sha:
+            raise CacheError(f"{source}: missing or changed since it was stored (sha256 {sha[:12]} expected); "
+                             f"`git checkout -- {_relative(source)}` or run `make reproduce PROFILE={profile.name}`")
+        target = results.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.restore-{os.getpid()}")
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+        restored.append(target)
+    from .store import save_json
+
+    save_json(_marker(results, name), {"job": name, "key": entry.key, "made": entry.made,
+                                       "restored": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")})
+    return restored
+
+
+def _marker(results: Results, name: str) -> Path:
+    """Where `restore` notes that it restored job `name` (the reproducing page reads it)."""
+    return results.root / "restored" / f"{name}.json"
+
+
+def origins(profile, results: Results):
+    """Where each expensive job's results under `results` came from, for the book.
+
+    Returns
+    -------
+    pandas.DataFrame, one row per job: ``job``, ``here`` ("restored from the cache" when
+    `restore` wrote them and they are still the cached bytes, else "computed here"), and of
+    the cache entry (empty without one): ``made`` (UTC date), ``commit``, ``command``,
+    ``machine`` (CPUs), ``wall time (s)``, ``files``.
+    """
+    import pandas as pd
+
+    manifest = load_manifest(profile.name)
+    rows = []
+    for job in cached_jobs(profile, results):
+        entry = manifest.entries.get(job.name)
+        marker = _marker(results, job.name)
+        restored = (entry is not None and marker.is_file() and json.loads(marker.read_text()).get("key") == entry.key
+                    and all((results.root / f).is_file() and file_sha256(results.root / f) == sha
+                            for f, sha in entry.files.items()))
+        made = entry.made if entry is not None else {}
+        rows.append({"job": job.name, "here": "restored from the cache" if restored else "computed here",
+                     "made": (made.get("created") or "")[:16].replace("T", " "), "commit": made.get("commit"),
+                     "command": made.get("command"), "machine": f"{(made.get('host') or {}).get('cpus', '?')} CPUs" if made else None,
+                     "wall time (s)": made.get("seconds"), "files": len(entry.files) if entry else None})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------- verify
+
+#: Tolerance of `verify` where bytes differ: TensorFlow's multi-threaded CPU kernels may sum
+#: in another order from run to run, so float results agree to rounding, not to the bit.
+RTOL, ATOL = 1e-5, 1e-6
+# record fields that say when, where and how fast, not what: never compared
+_VOLATILE = {"created", "host", "seconds", "code", "command", "git_commit", "machine", "path"}
+
+
+@dataclass
+class Comparison:
+    """One job of `verify`: how its fresh files compare with the cache's."""
+
+    job: str
+    files: int
+    equal: int
+    max_difference: float
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def result(self) -> str:
+        if self.problems:
+            return "; ".join(self.problems[:2]) + (f" (+{len(self.problems) - 2})" if len(self.problems) > 2 else "")
+        if self.equal == self.files:
+            return "equal"
+        return f"equal within tolerance (max |difference| {self.max_difference:.2g})"
+
+
+def _numbers(value, prefix=""):
+    """Leaves of nested JSON, volatile fields left out: path -> value."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in _VOLATILE and not str(key).endswith("_seconds"):
+                yield from _numbers(item, f"{prefix}/{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _numbers(item, f"{prefix}[{i}]")
+    else:
+        yield prefix, value
+
+
+def _compare_values(a, b, where: str, problems: list[str]) -> float:
+    """Largest |difference| of two numbers or arrays; a problem when beyond the tolerance."""
+    import numpy as np
+
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        problems.append(f"{where}: shape {a.shape} instead of {b.shape}")
+        return float("inf")
+    if a.dtype.kind in "biuf" and b.dtype.kind in "biuf":
+        a, b = a.astype(float), b.astype(float)
+        same_nan = np.isnan(a) == np.isnan(b)
+        if not same_nan.all():
+            problems.append(f"{where}: NaN in other places")
+            return float("inf")
+        finite = ~np.isnan(a)
+        difference = float(np.abs(a[finite] - b[finite]).max()) if finite.any() else 0.0
+        if not np.allclose(a[finite], b[finite], rtol=RTOL, atol=ATOL):
+            problems.append(f"{where}: max |difference| {difference:.3g}")
+        return difference
+    if not np.array_equal(a, b):
+        problems.append(f"{where}: differs")
+    return 0.0
+
+
+def _compare_file(fresh: Path, cached: Path, where: str, problems: list[str]) -> float:
+    import numpy as np
+    import pandas as pd
+
+    if fresh.suffix == ".npz":
+        with np.load(fresh, allow_pickle=False) as a, np.load(cached, allow_pickle=False) as b:
+            if set(a.files) != set(b.files):
+                problems.append(f"{where}: arrays {sorted(set(a.files) ^ set(b.files))} in one only")
+                return float("inf")
+            return max([_compare_values(a[k], b[k], f"{where}:{k}", problems) for k in a.files] or [0.0])
+    if fresh.suffix == ".json":
+        a, b = dict(_numbers(json.loads(fresh.read_text()))), dict(_numbers(json.loads(cached.read_text())))
+        if set(a) != set(b):
+            problems.append(f"{where}: fields {sorted(set(a) ^ set(b))[:3]} in one only")
+            return float("inf")
+        return max([_compare_values(a[k], b[k], f"{where}{k}", problems) for k in a] or [0.0])
+    if fresh.suffix == ".csv":
+        a, b = pd.read_csv(fresh), pd.read_csv(cached)
+        if list(a.columns) != list(b.columns):
+            problems.append(f"{where}: columns differ")
+            return float("inf")
+        return max([_compare_values(a[c].to_numpy(), b[c].to_numpy(), f"{where}:{c}", problems) for c in a] or [0.0])
+    if fresh.suffix == ".ipynb":  # an executed page: its outputs hold timings; the numbers are in its artifacts
+        return 0.0
+    problems.append(f"{where}: bytes differ")
+    return float("inf")
+
+
+def verify(profile, results: Results, *, progress=None) -> list[Comparison]:
+    """Compare every cached entry of `profile` with the fresh files of the same job under
+    `results`: bytes first, then numbers within `RTOL`/`ATOL` (records: volatile fields
+    such as dates, hosts and timings left out; executed pages: not compared).
+
+    Returns
+    -------
+    one `Comparison` per entry, in the manifest's order.
+    """
+    manifest = load_manifest(profile.name)
+    if not manifest.entries:
+        raise CacheError(f"{manifest.folder / 'manifest.json'}: no cache to verify against; "
+                         f"make it with `make cache PROFILE={profile.name}`")
+    found = []
+    entries = list(manifest.entries.values())
+    for entry in (progress(entries) if progress else entries):
+        problems: list[str] = []
+        equal, largest = 0, 0.0
+        for relative, sha in sorted(entry.files.items()):
+            fresh = results.root / relative
+            if not fresh.is_file():
+                problems.append(f"{relative}: not made by the fresh run")
+                continue
+            if file_sha256(fresh) == sha:
+                equal += 1
+                continue
+            largest = max(largest, _compare_file(fresh, manifest.folder / relative, relative, problems))
+        found.append(Comparison(entry.job, len(entry.files), equal, largest, problems))
+    return found

@@ -1,0 +1,95 @@
+"""The pipeline's expensive jobs and their files, shared by ``workflow/Snakefile`` (which
+runs them, or restores them from the cache) and `facelrp.cache` (which stores, restores
+and verifies them).
+
+A `Job` is one Snakemake job of a cached rule: its outputs, the record that holds its
+provenance, and the outputs the book reads (``keep``: what the cache ships). The other
+outputs (a model's ``model.h5``, the features) are read only by other expensive jobs, so
+they are left out of the cache, and a job is restored only when every job that reads them
+is restored too (`facelrp.cache.restorable`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .profiles import TRUNK_SOURCES
+
+__all__ = ["VARIANTS", "METHOD_VARIANTS", "Job", "cached_jobs", "FULL_OUTPUT_READERS"]
+
+# The same curves with other fills and orders (the robustness chapter): ROAD's noisy
+# linear imputation and a blur in place of the mean colour, and least-relevant-first.
+VARIANTS = {
+    "road": "--imputation road",
+    "road-lerf": "--imputation road --lerf",
+    "blur": "--imputation blur",
+    "constant-lerf": "--lerf",
+}
+
+# Rule sensitivity (the robustness chapter): every model's maps with other attribution
+# methods iNNvestigate offers, and a floor of random maps; each masked like the paper's.
+METHOD_VARIANTS = ["epsilon", "composite_b", "gradient_x_input", "random"]
+
+#: rule -> the rules whose jobs read its outputs that the cache leaves out (model.h5)
+FULL_OUTPUT_READERS = {"model": ("masking", "masking_variant", "method_maps", "sanity")}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a cached rule.
+
+    Attributes
+    ----------
+    rule : the Snakemake rule (``model``, ``masking`` ...)
+    name : the job's name in the cache (``model-vggface-identity-s0``), unique per profile
+    record : the JSON record whose ``provenance`` says how the job's outputs were made
+    outputs : every output the rule declares
+    keep : the outputs the cache ships (the book reads them)
+    folder : a folder whose every file the job made (rank-2's trial images), kept as well
+    """
+
+    rule: str
+    name: str
+    record: Path
+    outputs: tuple[Path, ...]
+    keep: tuple[Path, ...]
+    folder: Path | None = field(default=None)
+
+    @property
+    def rule_name(self) -> str:
+        """The name of the job's restore rule in the Snakefile (an identifier)."""
+        return "restore_" + self.name.replace("-", "_").replace(".", "_")
+
+
+def _artifact(rule: str, name: str, path: Path) -> Job:
+    """A job writing one ``.npz`` or ``.csv`` and its ``.json`` record, both kept."""
+    record = path.with_suffix(".json")
+    return Job(rule, name, record, (path, record), (path, record))
+
+
+def cached_jobs(profile, results) -> list[Job]:
+    """The expensive jobs of `profile` (`facelrp.profiles.Profile`) under `results`
+    (`facelrp.artifacts.Results`), in pipeline order."""
+    from .models.finetune import first_seed_keys, model_keys
+
+    jobs = []
+    for key in model_keys(profile):
+        folder = results.model(key.name)
+        page = results.model_page(key.name)
+        jobs.append(Job("model", f"model-{key.name}", folder / "record.json",
+                        (page, folder / "model.h5", folder / "arrays.npz", folder / "record.json"),
+                        (page, folder / "arrays.npz", folder / "record.json")))
+    jobs.append(_artifact("masking", "masking", results.masking()))
+    jobs += [_artifact("masking_variant", f"masking-{v}", results.masking(v)) for v in VARIANTS]
+    jobs += [_artifact("method_maps", f"maps-{m}", results.method_maps(m)) for m in METHOD_VARIANTS]
+    jobs += [_artifact("masking_method", f"masking-method-{m}", results.masking(f"method-{m}")) for m in METHOD_VARIANTS]
+    jobs += [_artifact("sanity", f"sanity-{k.name}", results.sanity(k.name)) for k in first_seed_keys(profile)]
+    jobs.append(_artifact("planted", "planted", results.planted))
+    trials, record = results.rank2 / "trials.csv", results.rank2 / "record.json"
+    jobs.append(Job("rank2", "rank2", record, (trials, record), (trials, record), folder=results.rank2))
+    jobs += [_artifact("depth_probes", f"depth-probes-{s}", results.depth_probes(s)) for s in TRUNK_SOURCES]
+    jobs += [_artifact("probe", f"probe-{s}", results.probe(s)) for s in TRUNK_SOURCES]
+    jobs += [_artifact("gates", f"gates-{v}-s{s}", results.gates(f"{v}-s{s}"))
+             for v in profile.gates["variants"] for s in profile.gates["seeds"]]
+    return jobs

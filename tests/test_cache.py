@@ -1,0 +1,196 @@
+"""The results cache's keys and comparisons (facelrp.cache), on small trees made here; the
+store -> restore -> verify round trip on the smoke pipeline's results is in test_book.py."""
+
+import json
+import subprocess
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from facelrp import cache
+
+MODULES = {
+    "__init__.py": "__version__ = '0'\n",
+    "artifacts.py": "WHERE = 'results'\n",
+    "other.py": "UNUSED = 1\n",
+    "stages/__init__.py": "",
+    "stages/thing.py": '"""A stage."""\nfrom ..models import fit\n\ndef run():\n    from ..data.helper import SCALE\n'
+                       "    from .. import artifacts\n    return fit.fit() * SCALE\n",
+    "models/__init__.py": "",
+    "models/fit.py": '"""Fitting."""\n\ndef fit():\n    """One."""\n    return 1\n',
+    "data/__init__.py": "",
+    "data/helper.py": "SCALE = 2\n",
+}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    for name, text in MODULES.items():
+        path = tmp_path / "lib" / "facelrp" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    monkeypatch.setattr(cache, "PROJECT_DIR", tmp_path)
+    cache.code_hash.cache_clear()
+    yield tmp_path
+    cache.code_hash.cache_clear()
+
+
+def _edit(project, name, old, new):
+    path = project / "lib" / "facelrp" / name
+    path.write_text(path.read_text().replace(old, new))
+    cache.code_hash.cache_clear()
+
+
+def test_a_stages_code_hash_follows_its_imports_lazy_ones_too(project):
+    before = cache.code_hash("thing")
+    _edit(project, "data/helper.py", "SCALE = 2", "SCALE = 3")  # imported inside run()
+    assert cache.code_hash("thing") != before
+    changed = cache.code_hash("thing")
+    _edit(project, "models/fit.py", "return 1", "return 1.0")
+    assert cache.code_hash("thing") != changed
+
+
+def test_docstrings_comments_bookkeeping_and_unused_modules_do_not_enter_the_hash(project):
+    before = cache.code_hash("thing")
+    _edit(project, "models/fit.py", '"""One."""', '"""One, said otherwise."""\n    # a comment')
+    _edit(project, "stages/thing.py", '"""A stage."""', '"""A stage, documented."""')
+    _edit(project, "artifacts.py", "'results'", "'elsewhere'")  # where files go, not what they hold
+    _edit(project, "other.py", "UNUSED = 1", "UNUSED = 2")
+    assert cache.code_hash("thing") == before
+
+
+def test_code_hash_at_a_commit_is_that_of_the_files_then(project):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    then = cache.code_hash("thing")
+    _edit(project, "data/helper.py", "SCALE = 2", "SCALE = 5")
+    assert cache.code_hash("thing", commit) == then != cache.code_hash("thing")
+
+
+def test_an_unknown_stage_is_refused(project):
+    with pytest.raises(cache.CacheError, match=r"stage 'nothing': no module facelrp\.stages\.nothing"):
+        cache.code_hash("nothing")
+
+
+# ------------------------------------------------------------------ lineage and its key
+
+
+def _record(path, stage, *, inputs=None, sections=("faces",), code="c0"):
+    """A stage's artifact (an .npz) and its record, as the stages write them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=np.arange(3))
+    found = {name: {"path": str(p), "sha256": cache.file_sha256(p)} for name, p in (inputs or {}).items()}
+    provenance = {"stage": stage, "parameters": {"n": 1}, "settings": {s: {} for s in sections}, "seed": 0,
+                  "code": {"git_commit": "abc", "stage_sha256": code}, "libraries": {"numpy": np.__version__},
+                  "inputs": found, "created": "2026-01-01T00:00:00+00:00", "host": {}}
+    path.with_suffix(".json").write_text(json.dumps({"provenance": provenance}))
+    return path
+
+
+@pytest.fixture
+def chain(tmp_path, monkeypatch):
+    """faces (a stage) and a shipped trunk -> curves (a stage reading both)."""
+    monkeypatch.setattr(cache, "PROJECT_DIR", tmp_path)
+    trunk = tmp_path / "weights" / "t.h5"
+    trunk.parent.mkdir()
+    trunk.write_bytes(b"trunk")
+    faces = _record(tmp_path / "results" / "p" / "faces.npz", "render-faces")
+    curves = _record(tmp_path / "results" / "p" / "curves.npz", "masking", inputs={"faces": faces, "trunk": trunk},
+                     sections=("finetune",), code="c1")
+    monkeypatch.setattr(cache, "code_hash", lambda stage, commit=None: {"render-faces": "c0", "masking": "c1"}[stage])
+    monkeypatch.setattr(cache, "_current_libraries", lambda: {"numpy": np.__version__})
+    profile = SimpleNamespace(faces={"size": 32}, finetune={"epochs": 2})
+    return SimpleNamespace(root=tmp_path, trunk=trunk, curves=curves, profile=profile)
+
+
+def test_lineage_reaches_down_to_source_files(chain):
+    node = cache.lineage(chain.curves.with_suffix(".json"))
+    assert node["stage"] == "masking" and node["sections"] == ["finetune"]
+    assert node["inputs"]["faces"]["stage"] == "render-faces"  # a stage made it: its own lineage
+    assert node["inputs"]["faces"]["path"] == "results/p/faces.npz"
+    assert node["inputs"]["trunk"] == {"file": "weights/t.h5", "sha256": cache.file_sha256(chain.trunk)}
+
+
+def test_the_key_is_kept_while_nothing_that_made_it_changed(chain):
+    node = cache.lineage(chain.curves.with_suffix(".json"))
+    why = []
+    assert cache.lineage_key(node, chain.profile, now=True, why=why) == cache.lineage_key(node, chain.profile)
+    assert why == []
+
+
+@pytest.mark.parametrize("change, reason", [
+    ("setting", None),
+    ("upstream code", "the code of stage render-faces changed"),
+    ("library", "numpy 0.0 made it, this environment has"),
+    ("trunk", "weights/t.h5 changed"),
+])
+def test_the_key_changes_with_the_code_settings_libraries_and_source_files_of_any_stage_up(chain, monkeypatch, change,
+                                                                                             reason):
+    node = cache.lineage(chain.curves.with_suffix(".json"))
+    stored = cache.lineage_key(node, chain.profile)
+    if change == "setting":  # a section an upstream stage read
+        chain.profile.faces = {"size": 64}
+    elif change == "upstream code":
+        monkeypatch.setattr(cache, "code_hash", lambda stage, commit=None: {"render-faces": "c9", "masking": "c1"}[stage])
+    elif change == "library":
+        node["inputs"]["faces"]["libraries"] = {"numpy": "0.0"}
+        stored = cache.lineage_key(node, chain.profile)
+    else:
+        chain.trunk.write_bytes(b"another trunk")
+    why = []
+    assert cache.lineage_key(node, chain.profile, now=True, why=why) != stored
+    assert reason is None and why == [] or any(line.startswith(reason) for line in why), why
+
+
+def test_a_record_made_by_uncommitted_code_without_its_hash_cannot_be_keyed(chain):
+    record = json.loads(chain.curves.with_suffix(".json").read_text())
+    record["provenance"]["code"] = {"git_commit": "abc123-dirty"}
+    chain.curves.with_suffix(".json").write_text(json.dumps(record))
+    with pytest.raises(cache.CacheError, match=r"curves\.json: made by uncommitted code \(abc123-dirty\)"):
+        cache.lineage(chain.curves.with_suffix(".json"))
+
+
+# ------------------------------------------------------------------------- comparisons
+
+
+def _compare(tmp_path, suffix, write_a, write_b):
+    a, b = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    write_a(a)
+    write_b(b)
+    problems = []
+    return cache._compare_file(a, b, "f", problems), problems
+
+
+def test_arrays_within_the_tolerance_agree_beyond_it_they_are_named(tmp_path):
+    x = np.linspace(0, 1, 50)
+    largest, problems = _compare(tmp_path, ".npz", lambda p: np.savez(p, auc=x), lambda p: np.savez(p, auc=x + 1e-9))
+    assert problems == [] and 0 < largest < 1e-8
+    largest, problems = _compare(tmp_path, ".npz", lambda p: np.savez(p, auc=x), lambda p: np.savez(p, auc=x + 1e-3))
+    assert problems == ["f:auc: max |difference| 0.001"]
+    _, problems = _compare(tmp_path, ".npz", lambda p: np.savez(p, auc=x), lambda p: np.savez(p, auc=x[:3]))
+    assert problems == ["f:auc: shape (50,) instead of (3,)"]
+
+
+def test_records_are_compared_without_their_dates_hosts_and_timings(tmp_path):
+    def record(created, seconds, accuracy):
+        return lambda p: p.write_text(json.dumps({"provenance": {"created": created, "host": {"cpus": 2}},
+                                                  "seconds": seconds, "lrp_seconds": seconds, "accuracy": accuracy}))
+
+    _, problems = _compare(tmp_path, ".json", record("2026-01-01", 3.0, 0.9), record("2027-05-05", 9.0, 0.9))
+    assert problems == []
+    _, problems = _compare(tmp_path, ".json", record("2026-01-01", 3.0, 0.9), record("2026-01-01", 3.0, 0.8))
+    assert problems == ["f/accuracy: max |difference| 0.1"]
+
+
+def test_tables_are_compared_column_by_column(tmp_path):
+    frame = pd.DataFrame({"trial": ["a", "b"], "p": [0.5, 0.25]})
+    _, problems = _compare(tmp_path, ".csv", lambda p: frame.to_csv(p, index=False),
+                           lambda p: frame.assign(trial=["a", "c"]).to_csv(p, index=False))
+    assert problems == ["f:trial: differs"]
