@@ -50,7 +50,10 @@ def test_provenance_hashes_the_inputs_and_names_the_code_and_setting(smoke, tmp_
     assert record["stage"] == "masking" and record["profile"] == "smoke" and record["seed"] == 7
     assert record["stand_in"] is True and "stand-ins" in record["data"]
     assert record["settings"] == {"finetune": {"epochs": 3}} and record["parameters"] == {"lerf": True}
-    assert record["code"] == artifacts.code_version()
+    from facelrp import codehash
+
+    assert record["code"] == {**artifacts.code_version(), **codehash.stage_code("masking")}
+    assert record["host"]["vector_isa"] == artifacts.vector_isa() and record["command"] is None  # not run as a command
     assert len(record["code"]["sources_sha256"]) == 64 and record["libraries"]["innvestigate"] == "2.1.2"
     json.dumps(record)  # it goes into a .json record as it is
 

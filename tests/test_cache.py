@@ -1,4 +1,4 @@
-"""The results cache's keys and comparisons (facelrp.cache), on small trees made here; the
+"""The results cache's keys and comparisons (facelrp.cache, facelrp.codehash), on small trees made here; the
 store -> restore -> verify round trip on the smoke pipeline's results is in test_book.py."""
 
 import json
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facelrp import cache
+from facelrp import cache, codehash
 
 MODULES = {
     "__init__.py": "__version__ = '0'\n",
@@ -19,7 +19,7 @@ MODULES = {
     "stages/thing.py": '"""A stage."""\nfrom ..models import fit\n\ndef run():\n    from ..data.helper import SCALE\n'
                        "    from .. import artifacts\n    return fit.fit() * SCALE\n",
     "models/__init__.py": "",
-    "models/fit.py": '"""Fitting."""\n\ndef fit():\n    """One."""\n    return 1\n',
+    "models/fit.py": '"""Fitting."""\n__all__ = ["fit"]\n\ndef fit():\n    """One."""\n    return 1\n',
     "data/__init__.py": "",
     "data/helper.py": "SCALE = 2\n",
 }
@@ -31,34 +31,35 @@ def project(tmp_path, monkeypatch):
         path = tmp_path / "lib" / "facelrp" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    monkeypatch.setattr(cache, "PROJECT_DIR", tmp_path)
-    cache.code_hash.cache_clear()
+    monkeypatch.setattr(codehash, "PROJECT_DIR", tmp_path)
+    codehash.code_hash.cache_clear()
     yield tmp_path
-    cache.code_hash.cache_clear()
+    codehash.code_hash.cache_clear()
 
 
 def _edit(project, name, old, new):
     path = project / "lib" / "facelrp" / name
     path.write_text(path.read_text().replace(old, new))
-    cache.code_hash.cache_clear()
+    codehash.code_hash.cache_clear()
 
 
 def test_a_stages_code_hash_follows_its_imports_lazy_ones_too(project):
-    before = cache.code_hash("thing")
+    before = codehash.code_hash("thing")
     _edit(project, "data/helper.py", "SCALE = 2", "SCALE = 3")  # imported inside run()
-    assert cache.code_hash("thing") != before
-    changed = cache.code_hash("thing")
+    assert codehash.code_hash("thing") != before
+    changed = codehash.code_hash("thing")
     _edit(project, "models/fit.py", "return 1", "return 1.0")
-    assert cache.code_hash("thing") != changed
+    assert codehash.code_hash("thing") != changed
 
 
 def test_docstrings_comments_bookkeeping_and_unused_modules_do_not_enter_the_hash(project):
-    before = cache.code_hash("thing")
+    before = codehash.code_hash("thing")
     _edit(project, "models/fit.py", '"""One."""', '"""One, said otherwise."""\n    # a comment')
+    _edit(project, "models/fit.py", '__all__ = ["fit"]', '__all__ = ["fit", "FIT"]')
     _edit(project, "stages/thing.py", '"""A stage."""', '"""A stage, documented."""')
     _edit(project, "artifacts.py", "'results'", "'elsewhere'")  # where files go, not what they hold
     _edit(project, "other.py", "UNUSED = 1", "UNUSED = 2")
-    assert cache.code_hash("thing") == before
+    assert codehash.code_hash("thing") == before
 
 
 def test_code_hash_at_a_commit_is_that_of_the_files_then(project):
@@ -69,14 +70,14 @@ def test_code_hash_at_a_commit_is_that_of_the_files_then(project):
     git("-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
-    then = cache.code_hash("thing")
+    then = codehash.code_hash("thing")
     _edit(project, "data/helper.py", "SCALE = 2", "SCALE = 5")
-    assert cache.code_hash("thing", commit) == then != cache.code_hash("thing")
+    assert codehash.code_hash("thing", commit) == then != codehash.code_hash("thing")
 
 
 def test_an_unknown_stage_is_refused(project):
-    with pytest.raises(cache.CacheError, match=r"stage 'nothing': no module facelrp\.stages\.nothing"):
-        cache.code_hash("nothing")
+    with pytest.raises(ValueError, match=r"stage 'nothing': no module facelrp\.stages\.nothing"):
+        codehash.code_hash("nothing")
 
 
 # ------------------------------------------------------------------ lineage and its key
@@ -88,7 +89,7 @@ def _record(path, stage, *, inputs=None, sections=("faces",), code="c0"):
     np.savez(path, x=np.arange(3))
     found = {name: {"path": str(p), "sha256": cache.file_sha256(p)} for name, p in (inputs or {}).items()}
     provenance = {"stage": stage, "parameters": {"n": 1}, "settings": {s: {} for s in sections}, "seed": 0,
-                  "code": {"git_commit": "abc", "stage_sha256": code}, "libraries": {"numpy": np.__version__},
+                  "code": {"git_commit": "abc-dirty", "stage_sha256": code, "stage_hash_version": cache.CODE_HASH_VERSION}, "libraries": {"numpy": np.__version__},
                   "inputs": found, "created": "2026-01-01T00:00:00+00:00", "host": {}}
     path.with_suffix(".json").write_text(json.dumps({"provenance": provenance}))
     return path
@@ -151,10 +152,15 @@ def test_the_key_changes_with_the_code_settings_libraries_and_source_files_of_an
 
 def test_a_record_made_by_uncommitted_code_without_its_hash_cannot_be_keyed(chain):
     record = json.loads(chain.curves.with_suffix(".json").read_text())
-    record["provenance"]["code"] = {"git_commit": "abc123-dirty"}
+    record["provenance"]["code"] = {"git_commit": "abc123-dirty", "stage_sha256": "c1", "stage_hash_version": 0}
     chain.curves.with_suffix(".json").write_text(json.dumps(record))
-    with pytest.raises(cache.CacheError, match=r"curves\.json: made by uncommitted code \(abc123-dirty\)"):
+    with pytest.raises(cache.CacheError, match=r"curves\.json: made by uncommitted code \(abc123-dirty\) whose stage code "
+                                               r"hash was not recorded by this version of the cache"):
         cache.lineage(chain.curves.with_suffix(".json"))
+    # with the recipe of this version, the recorded hash is used
+    record["provenance"]["code"]["stage_hash_version"] = cache.CODE_HASH_VERSION
+    chain.curves.with_suffix(".json").write_text(json.dumps(record))
+    assert cache.lineage(chain.curves.with_suffix(".json"))["code"] == "c1"
 
 
 # ------------------------------------------------------------------------- comparisons

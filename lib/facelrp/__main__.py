@@ -155,6 +155,8 @@ _COMMANDS = {
         "--maps", {"default": None, "help": "order the pixels by these maps (method-maps output)"}), (
         "--randomised", {"action": "store_true",
                          "help": "add masks from the sanity stage's fully re-initialised models (the floor)"}), _SEED]),
+    "frozen-trunk": (_stage, "the 20 models with the whole trunk frozen (readout on fc2), their maps, their masking curves",
+                     [_FACES, _OUT, _SEED]),
     "method-maps": (_stage, "every model's maps with another attribution method", [_FACES, (
         "--method", {"required": True, "choices": [*METHODS, RANDOM], "help": "attribution method, or the random floor"}),
         _OUT, _SEED]),

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["Results", "provenance", "check_writable", "file_digest", "file_sha256", "code_version",
+__all__ = ["Results", "provenance", "vector_isa", "check_writable", "file_digest", "file_sha256", "code_version",
            "sources_sha256", "git_commit", "PACKAGE_DIR"]
 
 #: The installed package's folder (its sources enter `code_version`).
@@ -222,6 +222,19 @@ def code_version() -> dict:
     return {"package": __version__, "git_commit": git_commit(), "sources_sha256": sources_sha256(PACKAGE_DIR)}
 
 
+@functools.lru_cache(maxsize=1)
+def vector_isa() -> str:
+    """The widest vector instruction set of this CPU TensorFlow's kernels use: ``avx512``,
+    ``avx2``, or the machine's name where neither is known (read from ``/proc/cpuinfo``).
+    Float results of training differ between these (other kernels sum in other orders),
+    so records and test snapshots say which one made them."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return platform.machine()
+    return "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else platform.machine()
+
+
 def _shown(path: Path) -> str:
     """`path` relative to the working directory when inside it (records stay portable)."""
     try:
@@ -254,7 +267,7 @@ def provenance(
     -------
     dict with ``stage``, ``profile``, ``stand_in``, ``data`` (a phrase: stand-ins or the
     paper's data), ``settings``, ``parameters``, ``seed``, ``code`` (`code_version` and
-    ``stage_sha256``, the stage's code hash: `facelrp.cache.code_hash`), ``command`` (the
+    `facelrp.codehash.stage_code`: the stage's code hash), ``command`` (the
     command line, None when run from a notebook),
     ``inputs`` (name -> ``{path, sha256}``), ``created`` (UTC, ISO 8601), ``host``.
     """
@@ -262,7 +275,7 @@ def provenance(
     import shlex
     import sys
 
-    from .cache import code_hash
+    from .codehash import stage_code
 
     versions = {name: importlib.metadata.version(name) for name in ("tensorflow", "innvestigate", "numpy")}
     # the command line, when a stage runs as `python -m facelrp` (not from a notebook's kernel)
@@ -275,10 +288,11 @@ def provenance(
         "settings": settings or {},
         "parameters": parameters or {},
         "seed": seed,
-        "code": {**code_version(), "stage_sha256": code_hash(stage)},
+        "code": {**code_version(), **stage_code(stage)},
         "command": command,
         "libraries": versions,
         "inputs": {name: {"path": _shown(Path(p)), "sha256": file_sha256(p)} for name, p in (inputs or {}).items()},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
+                 "vector_isa": vector_isa()},
     }

@@ -7,11 +7,7 @@ parameters, the profile sections it read, the SHA-256 of its code, the versions 
 TensorFlow, iNNvestigate and NumPy) and, recursively, the lineage of every input, down to
 source files (a shipped trunk: its bytes' SHA-256). The lineage is read from the
 provenance records the stages write, so the cache needs no second description of the
-pipeline. A stage's code is its module and every module of the package it imports,
-directly or not, parsed with docstrings dropped (comments and docstrings do not enter the
-key; any other edit does), plus the notebook the model stage runs; the bookkeeping modules
-(where and how files are written: `facelrp.artifacts`, `facelrp.store`, `facelrp.profiles`)
-are left out, the settings entering as values. Editing a page's code
+pipeline. A stage's code hash is `facelrp.codehash.code_hash`. Editing a page's code
 (``notebooks/*.md``, `facelrp.evaluate`, `facelrp.figures`) changes no key: pages run
 live on every build.
 
@@ -38,23 +34,15 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .artifacts import PACKAGE_DIR, Results, file_sha256
+from .artifacts import Results, file_sha256
+from .codehash import CODE_HASH_VERSION, PROJECT_DIR, code_hash
 from .pipeline import FULL_OUTPUT_READERS, Job, cached_jobs
 from .profiles import TRUNK_SOURCES
 
-__all__ = ["CacheError", "PROJECT_DIR", "cache_dir", "code_hash", "lineage", "lineage_key", "Entry", "Manifest",
-           "load_manifest", "store", "status", "restorable", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison", "RTOL", "ATOL", "LIBRARIES"]
+__all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status", "restorable", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison", "RTOL", "ATOL", "LIBRARIES"]
 
-#: The project's folder (``lib/facelrp`` is two levels below it).
-PROJECT_DIR = PACKAGE_DIR.parents[1]
 #: The libraries whose versions enter every key (their numerics make the results).
 LIBRARIES = ("tensorflow", "innvestigate", "numpy")
-# stage (as in the provenance records) -> other project files its code includes
-_EXTRA_SOURCES = {"model": ("notebooks/model.md",)}
-# Modules that say where and how results are written, not what they are: they do not enter
-# a stage's code hash (nor do the modules only they import). The profile's settings, which
-# profiles.py reads and completes with its defaults, enter every key as values instead.
-_BOOKKEEPING = {"lib/facelrp/__init__.py", "lib/facelrp/artifacts.py", "lib/facelrp/store.py", "lib/facelrp/profiles.py"}
 
 
 class CacheError(ValueError):
@@ -64,114 +52,6 @@ class CacheError(ValueError):
 def cache_dir(profile_name: str) -> Path:
     """``cache/<profile>/`` of the project, or of ``$FACELRP_CACHE`` when set."""
     return Path(os.environ.get("FACELRP_CACHE") or PROJECT_DIR / "cache") / profile_name
-
-
-# ---------------------------------------------------------------------------------- code
-
-
-class _Sources:
-    """The project's files, from the working tree or, with `commit`, from git."""
-
-    def __init__(self, commit: str | None = None):
-        self.commit = commit
-
-    def read(self, relative: str) -> bytes | None:
-        if self.commit is None:
-            path = PROJECT_DIR / relative
-            return path.read_bytes() if path.is_file() else None
-        run = subprocess.run(["git", "show", f"{self.commit}:{relative}"], capture_output=True, cwd=PROJECT_DIR)
-        return run.stdout if run.returncode == 0 else None
-
-
-def _module_path(module: str) -> list[str]:
-    """Candidate files of ``facelrp.<...>`` relative to the project: module, then package."""
-    parts = module.split(".")
-    base = "/".join(["lib", *parts])
-    return [base + ".py", base + "/__init__.py"]
-
-
-def _imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
-    """The ``facelrp`` modules a module's code imports (anywhere in it, lazy imports too)."""
-    found = set()
-    package = module if is_package else module.rpartition(".")[0]
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "facelrp"}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if target.split(".")[0] != "facelrp":
-                continue
-            found.add(target)
-            # `from .x import y`: y may be a module of package x
-            found |= {f"{target}.{alias.name}" for alias in node.names}
-    return found
-
-
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return tree
-
-
-def _closure(module: str, sources: _Sources) -> dict[str, bytes]:
-    """Every package file `module` runs when imported and called: relative path -> AST
-    dump without docstrings (parents' ``__init__.py`` included: importing runs them)."""
-    seen: dict[str, bytes] = {}
-    pending = [module]
-    while pending:
-        name = pending.pop()
-        parts = name.split(".")
-        pending += [".".join(parts[:i]) for i in range(1, len(parts))]  # the packages above it
-        for relative in _module_path(name):
-            if relative in seen or relative in _BOOKKEEPING:
-                break
-            text = sources.read(relative)
-            if text is None:
-                continue
-            tree = ast.parse(text, filename=relative)
-            seen[relative] = ast.dump(_strip_docstrings(tree)).encode()
-            pending += sorted(_imports(tree, name, relative.endswith("__init__.py")))
-            break
-    return seen
-
-
-def _stage_module(stage: str) -> str:
-    return "facelrp.stages." + stage.replace("render-", "").replace("-", "_")
-
-
-@functools.lru_cache(maxsize=None)
-def code_hash(stage: str, commit: str | None = None) -> str:
-    """SHA-256 of a stage's code (see the module's docstring) in the working tree, or at a
-    git `commit`.
-
-    Parameters
-    ----------
-    stage : a stage as the provenance records name it (``masking``, ``render-faces`` ...)
-    commit : a git commit; None: the files as they are now
-
-    Raises
-    ------
-    CacheError
-        when the stage's module is not found (in that commit).
-    """
-    sources = _Sources(commit)
-    files = _closure(_stage_module(stage), sources)
-    if not any(path.startswith("lib/facelrp/stages/") and "__init__" not in path for path in files):
-        raise CacheError(f"stage {stage!r}: no module {_stage_module(stage)}" + (f" at commit {commit}" if commit else ""))
-    digest = hashlib.sha256()
-    for relative in sorted(files):
-        digest.update(relative.encode() + b"\0" + files[relative] + b"\0")
-    for relative in _EXTRA_SOURCES.get(stage, ()):
-        digest.update(relative.encode() + b"\0" + (sources.read(relative) or b"") + b"\0")
-    return digest.hexdigest()
 
 
 # ------------------------------------------------------------------------------- lineage
@@ -205,8 +85,8 @@ def lineage(record_path: str | os.PathLike) -> dict:
     Returns
     -------
     dict: ``stage``, ``parameters``, ``sections`` (the profile sections it read, by name),
-    ``code`` (`code_hash` of the code that made it: recorded, or computed at the recorded
-    clean commit), ``libraries``, ``inputs`` (name -> a lineage, or ``{"file", "sha256"}``
+    ``code`` (`code_hash` of the code that made it: computed at the recorded
+    clean commit, recorded when uncommitted), ``libraries``, ``inputs`` (name -> a lineage, or ``{"file", "sha256"}``
     for a file no stage made), and ``path``/``sha256`` of the artifact's own main file when
     it is an input of another.
 
@@ -222,13 +102,14 @@ def lineage(record_path: str | os.PathLike) -> dict:
     if not made.get("stage"):
         raise CacheError(f"{record_path}: no provenance (stage, inputs) in this record; remake it with the pipeline")
     code = made.get("code", {})
-    stage_code = code.get("stage_sha256")
-    if stage_code is None:
-        commit = code.get("git_commit")
-        if not commit or commit.endswith("-dirty"):
-            raise CacheError(f"{record_path}: made by uncommitted code ({commit or 'outside git'}) that did not record its "
-                             "stage's code hash; remake it with the pipeline before storing it")
+    commit = code.get("git_commit")
+    if commit and not commit.endswith("-dirty"):  # committed code: hashed here, by this version of the hash
         stage_code = code_hash(made["stage"], commit)
+    elif code.get("stage_sha256") and code.get("stage_hash_version") == CODE_HASH_VERSION:
+        stage_code = code["stage_sha256"]
+    else:
+        raise CacheError(f"{record_path}: made by uncommitted code ({commit or 'outside git'}) whose stage code hash "
+                         "was not recorded by this version of the cache; commit, remake it with the pipeline, then store it")
     inputs = {}
     for name, found in sorted(made.get("inputs", {}).items()):
         path = Path(found["path"])
@@ -414,7 +295,12 @@ def status(profile, results: Results) -> dict[str, list[str]]:
             found[job.name] = ["no cache entry"]
             continue
         why: list[str] = []
-        if lineage_key(entry.lineage, profile, now=True, why=why) != entry.key:
+        try:
+            current = lineage_key(entry.lineage, profile, now=True, why=why)
+        except (ValueError, AttributeError) as error:  # a stage or a profile section that no longer exists
+            found[job.name] = [f"cannot be keyed now: {error}"]
+            continue
+        if current != entry.key:
             changed = [f"profile section {name!r} changed" for name, value in entry.sections.items()
                        if _canon(getattr(profile, name)) != _canon(value)]
             found[job.name] = sorted(set(why + changed)) or ["settings of an input stage changed"]

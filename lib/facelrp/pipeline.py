@@ -16,6 +16,10 @@ from pathlib import Path
 
 from .profiles import TRUNK_SOURCES
 
+#: The frozen-trunk reading's name (`facelrp.stages.frozen_trunk.READING`; kept here so the
+#: Snakefile need not import TensorFlow's modules to know it).
+READING = "frozen-trunk"
+
 __all__ = ["VARIANTS", "METHOD_VARIANTS", "Job", "cached_jobs", "FULL_OUTPUT_READERS"]
 
 # The same curves with other fills and orders (the robustness chapter): ROAD's noisy
@@ -82,6 +86,7 @@ def cached_jobs(profile, results) -> list[Job]:
                         (page, folder / "arrays.npz", folder / "record.json")))
     jobs.append(_artifact("masking", "masking", results.masking()))
     jobs += [_artifact("masking_variant", f"masking-{v}", results.masking(v)) for v in VARIANTS]
+    jobs.append(_artifact("frozen_trunk", READING, results.masking(READING)))
     jobs += [_artifact("method_maps", f"maps-{m}", results.method_maps(m)) for m in METHOD_VARIANTS]
     jobs += [_artifact("masking_method", f"masking-method-{m}", results.masking(f"method-{m}")) for m in METHOD_VARIANTS]
     jobs += [_artifact("sanity", f"sanity-{k.name}", results.sanity(k.name)) for k in first_seed_keys(profile)]

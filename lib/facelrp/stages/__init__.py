@@ -12,6 +12,7 @@ the tests call them directly. In pipeline order:
 ``depth_probes``   linear probes of each trunk output, the readouts' yardstick
 ``model``          one of the 20 models: fine-tuning and its LRP maps
 ``masking``        every model's accuracy under every model's masks
+``frozen_trunk``   the 20 models with the whole trunk frozen, their maps and masking
 ``method_maps``    every model's maps with another attribution method
 ``rank2``          rank-2 choices, trial list, observers' choices
 ``sanity``         cascading and data randomisation of one model's maps
@@ -24,7 +25,7 @@ the tests call them directly. In pipeline order:
 """
 
 __all__ = ["StageError", "load_faces", "faces", "pretrain", "features", "depth_probes", "model", "masking",
-           "method_maps", "rank2", "sanity", "planted", "probe_faces", "probe", "gate_faces", "gates"]
+           "frozen_trunk", "method_maps", "rank2", "sanity", "planted", "probe_faces", "probe", "gate_faces", "gates"]
 
 
 class StageError(ValueError):
