@@ -236,14 +236,20 @@ def smoke_cache(smoke_book, tmp_path_factory):
     from facelrp.profiles import load_profile
 
     folder = tmp_path_factory.mktemp("cache")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("FACELRP_CACHE", str(folder))
-    profile = load_profile("smoke")
-    yield cache.store(profile, Results(profile, ROOT / "results"))
-    patch.undo()
+    with pytest.MonkeyPatch.context() as patch:  # only while storing: the other tests of this module run without it
+        patch.setenv("FACELRP_CACHE", str(folder))
+        profile = load_profile("smoke")
+        return cache.store(profile, Results(profile, ROOT / "results"))
 
 
-def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(smoke_cache):
+@pytest.fixture
+def use_smoke_cache(smoke_cache, monkeypatch):
+    monkeypatch.setenv("FACELRP_CACHE", str(smoke_cache.folder.parent))
+    return smoke_cache
+
+
+def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(use_smoke_cache):
+    smoke_cache = use_smoke_cache
     from facelrp import cache
     from facelrp.artifacts import Results
     from facelrp.pipeline import cached_jobs
@@ -257,6 +263,9 @@ def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(smoke_cache):
     assert set(masking.files) == {"masking/curves.npz", "masking/curves.json"}
     assert masking.made["command"].startswith("python -m facelrp masking --profile smoke --faces ")
     assert masking.made["seconds"] > 0 and masking.made["created"].startswith("20") and masking.made["host"]["cpus"] >= 1
+    assert smoke_cache.entries["model-vggface-identity-s3"].made["command"] == (
+        "python -m facelrp execute-page notebooks/model.md --profile smoke --param source=vggface --param task=identity "
+        "--param seed=3")
     assert masking.made["commit"] == json.loads((SMOKE / "masking" / "curves.json").read_text())["provenance"]["code"]["git_commit"]
     for entry in smoke_cache.entries.values():  # every file with its SHA-256; no model weights
         for relative, sha in entry.files.items():
@@ -272,7 +281,8 @@ def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(smoke_cache):
     assert set(cache.restorable(profile, results)) == {job.name for job in jobs}
 
 
-def test_verify_finds_the_fresh_run_equal_to_its_cache_and_names_a_difference(smoke_cache, tmp_path):
+def test_verify_finds_the_fresh_run_equal_to_its_cache_and_names_a_difference(use_smoke_cache, tmp_path):
+    smoke_cache = use_smoke_cache
     from facelrp import cache
     from facelrp.artifacts import Results
     from facelrp.profiles import load_profile
@@ -299,7 +309,7 @@ def test_verify_finds_the_fresh_run_equal_to_its_cache_and_names_a_difference(sm
     assert re.search(r"^planted\s+2\s+equal$", run.stdout, re.M)
 
 
-def test_restore_checks_every_file_and_the_live_inputs_it_was_made_from(smoke_cache, tmp_path):
+def test_restore_checks_every_file_and_the_live_inputs_it_was_made_from(use_smoke_cache, tmp_path):
     from facelrp import cache
     from facelrp.artifacts import Results
     from facelrp.profiles import load_profile
@@ -331,7 +341,7 @@ def test_with_its_cache_the_pipeline_runs_no_expensive_job(smoke_cache, tmp_path
         "faces": 1, "probe_faces": 1, "gate_faces": 1, "page": 14, "all": 1}
 
 
-def test_a_setting_edited_since_the_cache_was_made_keeps_its_stages_entries_out(smoke_cache, tmp_path, monkeypatch):
+def test_a_setting_edited_since_the_cache_was_made_keeps_its_stages_entries_out(use_smoke_cache, tmp_path, monkeypatch):
     import yaml
 
     from facelrp import cache, profiles
@@ -462,7 +472,7 @@ def test_a_killed_pipeline_leaves_no_half_artifact_and_resumes_to_the_same_resul
     # stages are the smoke pipeline's, tested above; rerunning them here would only cost time)
     target = f"results/smoke/book/models/{name}.ipynb"
     command = ["snakemake", "-s", "workflow/Snakefile", "--cores", "1", "--rerun-incomplete", target,
-               "--config", "profile=smoke"]
+               "--config", "profile=smoke", "cache=off"]
     # A shell without job control starts background jobs with SIGINT ignored, and children
     # inherit that (so a test run launched with `cmd &` could not deliver the Ctrl-C);
     # the pipeline gets Ctrl-C's default action back, as in a terminal.

@@ -32,15 +32,21 @@ def project(tmp_path, monkeypatch):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     monkeypatch.setattr(codehash, "PROJECT_DIR", tmp_path)
-    codehash.code_hash.cache_clear()
+    _forget()
     yield tmp_path
-    codehash.code_hash.cache_clear()
+    _forget()
 
 
 def _edit(project, name, old, new):
     path = project / "lib" / "facelrp" / name
     path.write_text(path.read_text().replace(old, new))
+    _forget()
+
+
+def _forget():
+    """Drop what codehash remembers of the files (they are edited under it here)."""
     codehash.code_hash.cache_clear()
+    codehash._parsed.cache_clear()
 
 
 def test_a_stages_code_hash_follows_its_imports_lazy_ones_too(project):

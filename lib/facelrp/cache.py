@@ -127,6 +127,7 @@ def _canon(value) -> bytes:
     return json.dumps(value, sort_keys=True, default=str).encode()
 
 
+@functools.lru_cache(maxsize=1)
 def _current_libraries() -> dict:
     return {name: importlib.metadata.version(name) for name in LIBRARIES}
 
@@ -201,28 +202,26 @@ class Entry:
 
 @dataclass
 class Manifest:
-    """``cache/<profile>/manifest.json``: the profile's entries by job name."""
+    """``cache/<profile>/manifest.json``: the profile's entries by job name, and the folder
+    holding them."""
 
     profile: str
     entries: dict[str, Entry]
-
-    @property
-    def folder(self) -> Path:
-        return cache_dir(self.profile)
+    folder: Path
 
 
 def load_manifest(profile_name: str) -> Manifest:
     """The cache of a profile (empty when there is none)."""
     path = cache_dir(profile_name) / "manifest.json"
     if not path.is_file():
-        return Manifest(profile_name, {})
+        return Manifest(profile_name, {}, path.parent)
     try:
         found = json.loads(path.read_text())
         entries = {name: Entry(**entry) for name, entry in found["entries"].items()}
     except (ValueError, KeyError, TypeError) as error:
         raise CacheError(f"{path}: not a cache manifest ({error}); restore it with `git checkout -- {_relative(path)}` "
                          "or delete the folder to run without the cache") from None
-    return Manifest(found.get("profile", profile_name), entries)
+    return Manifest(found.get("profile", profile_name), entries, path.parent)
 
 
 def _job_files(job: Job, results: Results) -> list[Path]:
@@ -235,12 +234,21 @@ def _job_files(job: Job, results: Results) -> list[Path]:
 def _made(record: dict, job: Job) -> dict:
     made = record.get("provenance", {})
     seconds = record.get("seconds")
-    if seconds is None:
+    if isinstance(seconds, dict):  # per phase (a gated network: training, gates)
+        seconds = sum(v for v in seconds.values() if isinstance(v, (int, float)))
+    if not isinstance(seconds, (int, float)):
         parts = [v for k, v in record.items() if k.endswith("_seconds") and isinstance(v, (int, float))]
-        seconds = round(sum(parts), 1) if parts else None
-    command = made.get("command") or " ".join(
-        ["python -m facelrp", made.get("stage", job.rule), "--profile", made.get("profile", "?")]
-        + [f"--{k} {v}" for k, v in made.get("parameters", {}).items() if isinstance(v, (str, int, float))])
+        seconds = sum(parts) if parts else None
+    seconds = round(float(seconds), 1) if seconds is not None else None
+    parameters = made.get("parameters", {})
+    if made.get("command"):
+        command = made["command"]
+    elif made.get("stage") == "model":  # the model notebook, as the pipeline runs it
+        command = (f"python -m facelrp execute-page notebooks/model.md --profile {made.get('profile')} "
+                   + " ".join(f"--param {k}={parameters[k]}" for k in ("source", "task", "seed") if k in parameters))
+    else:
+        command = " ".join(["python -m facelrp", made.get("stage", job.rule), "--profile", made.get("profile", "?")]
+                           + [f"--{k} {v}" for k, v in parameters.items() if isinstance(v, (str, int, float))])
     return {"commit": made.get("code", {}).get("git_commit"), "command": command, "created": made.get("created"),
             "host": made.get("host"), "seconds": seconds}
 
@@ -278,7 +286,8 @@ def store(profile, results: Results, jobs: list[str] | None = None, *, progress=
         record = json.loads(job.record.read_text())
         manifest.entries[job.name] = Entry(
             job=job.name, rule=job.rule, key=lineage_key(node, profile), lineage=node,
-            sections={name: getattr(profile, name) for name in node["sections"]}, files=files, made=_made(record, job))
+            sections={name: getattr(profile, name) for name in node["sections"]}, files=files,
+            made={**_made(record, job), "results": _relative(results.root)})
     save_json(folder / "manifest.json", {"profile": profile.name,
                                          "entries": {k: e.to_json() for k, e in sorted(manifest.entries.items())}})
     return manifest
@@ -323,13 +332,19 @@ def restorable(profile, results: Results) -> dict[str, Job]:
 
 def live_inputs(profile, results: Results, entry: Entry) -> list[tuple[str, Path, dict]]:
     """The inputs of an entry that every build makes live (the faces, the trunks): name,
-    path here, and their lineage. Restoring checks they are the files the entry was made from."""
+    path under `results` (the entry's lineage names them under the results folder it was
+    made in), and their lineage. Restoring checks they are the files the entry was made from."""
     live = {p.resolve() for p in (results.faces, results.probe_faces, results.gate_faces,
                                   *(results.trunk(s) for s in TRUNK_SOURCES if profile.trunks["source"] != "real"))}
+    made_in = entry.made.get("results", "")
     found = []
     for name, child in entry.lineage["inputs"].items():
-        path = PROJECT_DIR / (child.get("path") or child["file"])
-        if path.resolve() in live:
+        recorded = child.get("path") or child["file"]
+        candidates = [PROJECT_DIR / recorded]
+        if made_in and recorded.startswith(made_in + "/"):
+            candidates.insert(0, results.root / recorded[len(made_in) + 1:])
+        path = next((c for c in candidates if c.resolve() in live), None)
+        if path is not None:
             found.append((name, path, child))
     return found
 
@@ -388,6 +403,11 @@ def _marker(results: Results, name: str) -> Path:
     return results.root / "restored" / f"{name}.json"
 
 
+def _machine(host: dict) -> str:
+    """A record's host in a few words: its CPUs and their vector instructions."""
+    return ", ".join([f"{host.get('cpus', '?')} CPUs"] + ([host["vector_isa"]] if host.get("vector_isa") else []))
+
+
 def origins(profile, results: Results):
     """Where each expensive job's results under `results` came from, for the book.
 
@@ -411,7 +431,7 @@ def origins(profile, results: Results):
         made = entry.made if entry is not None else {}
         rows.append({"job": job.name, "here": "restored from the cache" if restored else "computed here",
                      "made": (made.get("created") or "")[:16].replace("T", " "), "commit": made.get("commit"),
-                     "command": made.get("command"), "machine": f"{(made.get('host') or {}).get('cpus', '?')} CPUs" if made else None,
+                     "command": made.get("command"), "machine": _machine(made.get("host") or {}) if made else None,
                      "wall time (s)": made.get("seconds"), "files": len(entry.files) if entry else None})
     return pd.DataFrame(rows)
 

@@ -87,6 +87,18 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+@functools.lru_cache(maxsize=None)
+def _parsed(commit: str | None, relative: str, module: str) -> tuple[bytes, tuple[str, ...]] | None:
+    """A package file's AST dump without docstrings, and the package modules it imports
+    (None: no such file); parsed once per file and commit, whichever stages share it."""
+    text = _Sources(commit).read(relative)
+    if text is None:
+        return None
+    tree = ast.parse(text, filename=relative)
+    imports = tuple(sorted(_imports(tree, module, relative.endswith("__init__.py"))))
+    return ast.dump(_strip_docstrings(tree)).encode(), imports
+
+
 def _closure(module: str, sources: _Sources) -> dict[str, bytes]:
     """Every package file `module` runs when imported and called: relative path -> AST
     dump without docstrings (parents' ``__init__.py`` included: importing runs them)."""
@@ -99,12 +111,11 @@ def _closure(module: str, sources: _Sources) -> dict[str, bytes]:
         for relative in _module_path(name):
             if relative in seen or relative in _BOOKKEEPING:
                 break
-            text = sources.read(relative)
-            if text is None:
+            found = _parsed(sources.commit, relative, name)
+            if found is None:
                 continue
-            tree = ast.parse(text, filename=relative)
-            seen[relative] = ast.dump(_strip_docstrings(tree)).encode()
-            pending += sorted(_imports(tree, name, relative.endswith("__init__.py")))
+            seen[relative], imports = found
+            pending += imports
             break
     return seen
 
