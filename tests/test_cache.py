@@ -156,6 +156,13 @@ def test_the_key_changes_with_the_code_settings_libraries_and_source_files_of_an
     assert reason is None and why == [] or any(line.startswith(reason) for line in why), why
 
 
+def test_a_stale_result_cannot_be_keyed(chain):
+    np.savez(chain.root / "results" / "p" / "faces.npz", x=np.arange(4))  # the faces made again, otherwise
+    with pytest.raises(cache.CacheError, match=r"curves\.json: its input faces \(results/p/faces\.npz\) is changed "
+                                               r"since; it is stale"):
+        cache.lineage(chain.curves.with_suffix(".json"))
+
+
 def test_a_record_made_by_uncommitted_code_without_its_hash_cannot_be_keyed(chain):
     record = json.loads(chain.curves.with_suffix(".json").read_text())
     record["provenance"]["code"] = {"git_commit": "abc123-dirty", "stage_sha256": "c1", "stage_hash_version": 0}

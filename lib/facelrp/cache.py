@@ -39,7 +39,9 @@ from .codehash import CODE_HASH_VERSION, PROJECT_DIR, code_hash
 from .pipeline import FULL_OUTPUT_READERS, Job, cached_jobs
 from .profiles import TRUNK_SOURCES
 
-__all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status", "restorable", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison", "RTOL", "ATOL", "LIBRARIES"]
+__all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status",
+           "restorable", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison", "RTOL", "ATOL",
+           "LIBRARIES"]
 
 #: The libraries whose versions enter every key (their numerics make the results).
 LIBRARIES = ("tensorflow", "innvestigate", "numpy")
@@ -93,8 +95,8 @@ def lineage(record_path: str | os.PathLike) -> dict:
     Raises
     ------
     CacheError
-        when the record has no provenance, or it was made by uncommitted code that did not
-        record its stage's code hash.
+        when the record has no provenance, an input is missing or no longer the file it was
+        made from (a stale result), or it was made by uncommitted code without its hash.
     """
     record_path = Path(record_path)
     record = json.loads(record_path.read_text())
@@ -108,19 +110,23 @@ def lineage(record_path: str | os.PathLike) -> dict:
     elif code.get("stage_sha256") and code.get("stage_hash_version") == CODE_HASH_VERSION:
         stage_code = code["stage_sha256"]
     else:
-        raise CacheError(f"{record_path}: made by uncommitted code ({commit or 'outside git'}) whose stage code hash "
-                         "was not recorded by this version of the cache; commit, remake it with the pipeline, then store it")
+        raise CacheError(f"{record_path}: made by uncommitted code ({commit or 'outside git'}) whose stage code hash was "
+                         "not recorded by this version of the cache; commit, remake it with the pipeline, then store it")
     inputs = {}
     for name, found in sorted(made.get("inputs", {}).items()):
         path = Path(found["path"])
         path = path if path.is_absolute() else PROJECT_DIR / path
+        if not path.is_file() or file_sha256(path) != found["sha256"]:  # a result made from other inputs than these
+            state = "changed since" if path.is_file() else "missing"
+            raise CacheError(f"{record_path}: its input {name} ({_relative(path)}) is {state}; it is stale, so it cannot "
+                             "be stored: run the pipeline with the cache off, then store")
         upstream = _record_of(path)
         if upstream is None or upstream.resolve() == record_path.resolve():
             inputs[name] = {"file": _relative(path), "sha256": found["sha256"]}
         else:
             inputs[name] = {**lineage(upstream), "path": _relative(path), "sha256": found["sha256"]}
-    return {"stage": made["stage"], "parameters": made.get("parameters", {}), "sections": sorted(made.get("settings", {})),
-            "seed": made.get("seed"), "code": stage_code, "libraries": made.get("libraries", {}), "inputs": inputs}
+    return {"stage": made["stage"], "parameters": made.get("parameters", {}),
+            "sections": sorted(made.get("settings", {})), "seed": made.get("seed"), "code": stage_code, "libraries": made.get("libraries", {}), "inputs": inputs}
 
 
 def _canon(value) -> bytes:
@@ -160,8 +166,9 @@ def lineage_key(node: dict, profile, *, now: bool = False, why: list | None = No
                     if node["libraries"].get(k) != v]
     sections = {name: getattr(profile, name) for name in node["sections"]}
     inputs = {name: lineage_key(child, profile, now=now, why=why) for name, child in node["inputs"].items()}
-    return hashlib.sha256(_canon({"stage": node["stage"], "parameters": node["parameters"], "seed": node.get("seed"),
-                                  "sections": sections, "code": code, "libraries": libraries, "inputs": inputs})).hexdigest()
+    made = {"stage": node["stage"], "parameters": node["parameters"], "seed": node.get("seed"), "sections": sections,
+            "code": code, "libraries": libraries, "inputs": inputs}
+    return hashlib.sha256(_canon(made)).hexdigest()
 
 
 @functools.lru_cache(maxsize=None)
@@ -276,6 +283,8 @@ def store(profile, results: Results, jobs: list[str] | None = None, *, progress=
             raise CacheError(f"{missing[0]}: missing, so job {job.name} cannot be stored; run the pipeline first "
                              f"(`make pipeline PROFILE={profile.name}`)")
         node = lineage(job.record)
+        for relative in manifest.entries[job.name].files if job.name in manifest.entries else ():
+            (folder / relative).unlink(missing_ok=True)  # the job's earlier files, some may be gone now
         files = {}
         for path in _job_files(job, results):
             relative = path.relative_to(results.root).as_posix()
@@ -393,8 +402,8 @@ def restore(profile, results: Results, name: str) -> list[Path]:
         restored.append(target)
     from .store import save_json
 
-    save_json(_marker(results, name), {"job": name, "key": entry.key, "made": entry.made,
-                                       "restored": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")})
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    save_json(_marker(results, name), {"job": name, "key": entry.key, "made": entry.made, "restored": now})
     return restored
 
 

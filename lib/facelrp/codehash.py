@@ -28,7 +28,7 @@ _EXTRA_SOURCES = {"model": ("notebooks/model.md",)}
 # Modules that say where and how results are written, not what they are: they do not enter
 # a stage's code hash (nor do the modules only they import). The profile's settings, which
 # profiles.py reads and completes with its defaults, enter every key as values instead.
-_BOOKKEEPING = {"lib/facelrp/__init__.py", "lib/facelrp/artifacts.py", "lib/facelrp/store.py", "lib/facelrp/profiles.py"}
+_BOOKKEEPING = {f"lib/facelrp/{name}.py" for name in ("__init__", "artifacts", "store", "profiles")}
 
 
 class _Sources:
@@ -142,7 +142,8 @@ def code_hash(stage: str, commit: str | None = None) -> str:
     sources = _Sources(commit)
     files = _closure(_stage_module(stage), sources)
     if not any(path.startswith("lib/facelrp/stages/") and "__init__" not in path for path in files):
-        raise ValueError(f"stage {stage!r}: no module {_stage_module(stage)}" + (f" at commit {commit}" if commit else ""))
+        where = f" at commit {commit}" if commit else ""
+        raise ValueError(f"stage {stage!r}: no module {_stage_module(stage)}{where}")
     digest = hashlib.sha256()
     for relative in sorted(files):
         digest.update(relative.encode() + b"\0" + files[relative] + b"\0")

@@ -88,7 +88,8 @@ def cached_jobs(profile, results) -> list[Job]:
     jobs += [_artifact("masking_variant", f"masking-{v}", results.masking(v)) for v in VARIANTS]
     jobs.append(_artifact("frozen_trunk", READING, results.masking(READING)))
     jobs += [_artifact("method_maps", f"maps-{m}", results.method_maps(m)) for m in METHOD_VARIANTS]
-    jobs += [_artifact("masking_method", f"masking-method-{m}", results.masking(f"method-{m}")) for m in METHOD_VARIANTS]
+    jobs += [_artifact("masking_method", f"masking-method-{m}", results.masking(f"method-{m}"))
+             for m in METHOD_VARIANTS]
     jobs += [_artifact("sanity", f"sanity-{k.name}", results.sanity(k.name)) for k in first_seed_keys(profile)]
     jobs.append(_artifact("planted", "planted", results.planted))
     trials, record = results.rank2 / "trials.csv", results.rank2 / "record.json"

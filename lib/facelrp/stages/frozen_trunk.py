@@ -77,13 +77,15 @@ def run(profile, *, faces: str | os.PathLike | None = None, out: str | os.PathLi
     model_seconds = time.perf_counter() - started
     orders["random"] = masking.random_order(len(x), x.shape[1] * x.shape[2], seed=seed)
     keras.backend.clear_session()
-    trunks = {source: finetune.feature_extractor(vgg.profile_trunk(profile, source)[0], layer) for source in TRUNK_SOURCES}
+    trunks = {source: finetune.feature_extractor(vgg.profile_trunk(profile, source)[0], layer)
+              for source in TRUNK_SOURCES}
     started = time.perf_counter()
     accuracy, images = masking.masking_curves(x, orders, trunks, readouts, fill=0.0)
     seconds = time.perf_counter() - started
     unmasked = np.array([r.accuracy(trunks[r.trunk].predict(x, verbose=0)) for r in readouts])
     record = {
-        "profile": profile.name, "reading": READING, "feature_layer": layer, "fill": 0.0, "order": "most relevant first",
+        "profile": profile.name, "reading": READING, "feature_layer": layer, "fill": 0.0,
+        "order": "most relevant first",
         "tie_seed": seed, "random_mask_seed": seed, "levels_percent": masking.LEVELS.tolist(), "n_faces": len(x),
         "trunk_images": images, "model_seconds": round(model_seconds, 1), "masking_seconds": round(seconds, 1),
         "seconds": round(model_seconds + seconds, 1),
