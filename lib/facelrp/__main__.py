@@ -220,8 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     one line naming the file and the fix, and exit status 2; ``--debug`` shows the traceback."""
     import signal
 
-    from .cache import CacheError
-    from .stages import StageError
+    from .stages import StageError  # a ValueError, as facelrp.cache.CacheError is
 
     command_line = parser()
     args = command_line.parse_args(argv)
@@ -229,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         message = args.run(args)
-    except (StageError, CacheError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as error:
+    except (StageError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as error:
         if args.debug or os.environ.get("FACELRP_DEBUG", "") not in ("", "0"):
             raise
         command_line.exit(2, f"python -m facelrp {args.stage}: {error}\n")

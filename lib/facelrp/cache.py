@@ -231,7 +231,7 @@ def load_manifest(profile_name: str) -> Manifest:
     return Manifest(found.get("profile", profile_name), entries, path.parent)
 
 
-def _job_files(job: Job, results: Results) -> list[Path]:
+def _job_files(job: Job) -> list[Path]:
     files = list(job.keep)
     if job.folder is not None:
         files += [p for p in sorted(job.folder.rglob("*")) if p.is_file() and p not in files]
@@ -286,7 +286,7 @@ def store(profile, results: Results, jobs: list[str] | None = None, *, progress=
         for relative in manifest.entries[job.name].files if job.name in manifest.entries else ():
             (folder / relative).unlink(missing_ok=True)  # the job's earlier files, some may be gone now
         files = {}
-        for path in _job_files(job, results):
+        for path in _job_files(job):
             relative = path.relative_to(results.root).as_posix()
             target = folder / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -358,9 +358,10 @@ def live_inputs(profile, results: Results, entry: Entry) -> list[tuple[str, Path
     return found
 
 
-def restore_inputs(profile, results: Results, name: str) -> list[Path]:
-    """What a job's restore rule needs first: its cached files and its live inputs."""
-    manifest = load_manifest(profile.name)
+def restore_inputs(profile, results: Results, name: str, manifest: Manifest | None = None) -> list[Path]:
+    """What a job's restore rule needs first: its cached files and its live inputs
+    (`manifest`: the profile's, when the caller has read it already)."""
+    manifest = manifest or load_manifest(profile.name)
     entry = manifest.entries[name]
     return [manifest.folder / f for f in sorted(entry.files)] + [p for _, p, _ in live_inputs(profile, results, entry)]
 
