@@ -38,7 +38,7 @@ def test_every_artifact_record_says_how_it_was_made(smoke_book):
     records = [p for p in SMOKE.rglob("*.json") if "_build" not in p.parts and "book" not in p.parts]
     stages = {json.loads(p.read_text())["provenance"]["stage"] for p in records}
     assert stages == {"render-faces", "pretrain", "features", "depth-probes", "model", "masking", "method-maps", "rank2",
-                      "sanity", "planted", "probe-faces", "probe", "gate-faces", "gates", "frozen-trunk"}
+                      "sanity", "planted", "probe-faces", "probe", "gate-faces", "gates", "frozen-trunk", "digest"}
     code = artifacts.code_version()
     for path in records:
         made = json.loads(path.read_text())["provenance"]
@@ -211,7 +211,7 @@ def _jobs_to_run(env, cache="off") -> dict[str, int]:
     # the stage that reads the setting, the pages that show its results, and the reproducing
     # page (it shows every setting); nothing upstream, no other stage
     ("gates", "epochs", 3, {"gates": 6, "page": 2, "all": 1}),
-    ("planted", "seed", 1, {"planted": 1, "page": 2, "all": 1}),
+    ("planted", "seed", 1, {"planted": 1, "digest_planted": 1, "page": 2, "all": 1}),
     ("observers", "noise", 0.2, {"rank2": 1, "page": 3, "all": 1}),
 ])
 def test_an_edited_setting_reruns_exactly_the_stages_that_read_it(smoke_book, tmp_path, section, key, value, expected):
@@ -258,7 +258,7 @@ def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(use_smoke_cach
     profile = load_profile("smoke")
     results = Results(profile, ROOT / "results")
     jobs = cached_jobs(profile, results)
-    assert sorted(smoke_cache.entries) == sorted(job.name for job in jobs) and len(jobs) == 20 + 1 + 4 + 1 + 4 + 4 + 4 + 1 + 1 + 2 + 2 + 6
+    assert sorted(smoke_cache.entries) == sorted(job.name for job in jobs) and len(jobs) == 20 + 1 + 4 + 1 + 4 + 4 + 4 + 1 + 1 + 2 + 2 + 6 + 4
     masking = smoke_cache.entries["masking"]
     assert set(masking.files) == {"masking/curves.npz", "masking/curves.json"}
     assert masking.made["command"].startswith("python -m facelrp masking --profile smoke --faces ")
@@ -271,8 +271,11 @@ def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(use_smoke_cach
         for relative, sha in entry.files.items():
             assert sha == cache.file_sha256(smoke_cache.folder / relative) and not relative.endswith("model.h5")
     model = smoke_cache.entries["model-vggface-identity-s3"]
-    assert set(model.files) == {"book/models/vggface-identity-s3.ipynb", "models/vggface-identity-s3/arrays.npz",
-                                "models/vggface-identity-s3/record.json"}
+    assert set(model.files) == {"book/models/vggface-identity-s3.ipynb", "models/vggface-identity-s3/record.json"}
+    # the big outputs stay out: the digests hold what the pages read of them
+    assert set(smoke_cache.entries["maps-epsilon"].files) == {"methods/epsilon.json"}
+    assert set(smoke_cache.entries["digest-maps"].files) == {
+        "digests/maps.npz", "digests/maps-shares.csv", "digests/maps-regions.csv", "digests/maps.json"}
     # the lineage reaches the faces and the trunk the model was fine-tuned on
     assert model.lineage["inputs"]["features"]["inputs"]["faces"]["stage"] == "render-faces"
     assert model.lineage["inputs"]["trunk_vggface"]["stage"] == "pretrain"
@@ -306,7 +309,7 @@ def test_verify_finds_the_fresh_run_equal_to_its_cache_and_names_a_difference(us
                          capture_output=True, text=True, env=dict(os.environ, FACELRP_CACHE=str(smoke_cache.folder.parent)))
     assert run.returncode == 1 and "differing: masking" in run.stderr
     assert re.search(r"^masking\s+2\s+masking/curves\.npz:accuracy: max \|difference\| 0\.001$", run.stdout, re.M)
-    assert re.search(r"^planted\s+2\s+equal$", run.stdout, re.M)
+    assert re.search(r"^digest-planted\s+2\s+equal$", run.stdout, re.M)
 
 
 def test_restore_checks_every_file_and_the_live_inputs_it_was_made_from(use_smoke_cache, tmp_path):
@@ -317,7 +320,7 @@ def test_restore_checks_every_file_and_the_live_inputs_it_was_made_from(use_smok
     profile = load_profile("smoke")
     fresh = Results(profile, tmp_path / "results")
     restored = cache.restore(profile, fresh, "model-imagenet-gender-s1")
-    assert len(restored) == 3
+    assert len(restored) == 2
     for path in restored:
         assert path.read_bytes() == (SMOKE / path.relative_to(fresh.root)).read_bytes()
     # faces made here that differ from those the entry was made from: refused, with the fix
@@ -338,7 +341,7 @@ def test_with_its_cache_the_pipeline_runs_no_expensive_job(smoke_cache, tmp_path
     assert len(restores) == len(smoke_cache.entries) and set(restores.values()) == {1}
     # the cheap jobs run (the faces; the trunks are made already), then the pages: nothing else
     assert {rule: n for rule, n in jobs.items() if rule not in restores} == {
-        "faces": 1, "probe_faces": 1, "gate_faces": 1, "page": 14, "all": 1}
+        "faces": 1, "gate_faces": 1, "page": 14, "all": 1}
 
 
 def test_a_setting_edited_since_the_cache_was_made_keeps_its_stages_entries_out(use_smoke_cache, tmp_path, monkeypatch):
@@ -372,6 +375,51 @@ def test_the_frozen_trunk_reading_masks_twenty_readouts_on_fc2_and_gives_the_sum
     html = (smoke_book / "results" / "smoke" / "book" / "summary.html").read_text()
     assert "frozen: trunk</th>" in html and "section 3.2" in html
     assert re.search(r"<span[^>]*>\d+ of \d+</span>\s*masking verdicts are the same", html)
+
+
+def test_the_digests_hold_exactly_what_the_pages_computed_from_the_big_outputs(smoke_book):
+    import pandas as pd
+
+    from facelrp.artifacts import Results
+    from facelrp.data import datasets
+    from facelrp.explain import parts, relevance
+    from facelrp.models import finetune
+    from facelrp.profiles import load_profile
+    from facelrp.stages import digest
+
+    profile = load_profile("smoke")
+    results = Results(profile, ROOT / "results")
+    keys = finetune.model_keys(profile)
+    front = datasets.FaceDataset.load(results.faces).frontal()
+    maps = {key: np.load(results.model(key.name) / "arrays.npz")["maps"] for key in keys}
+    found, _ = digest.load(results, "maps")
+    normalised = np.stack([relevance.normalise(maps[k]) for k in keys])
+    assert np.array_equal(found["similarity"], relevance.similarity_matrix(normalised))
+    # the tables come back from their CSV bit for bit
+    pd.testing.assert_frame_equal(digest.load_table(results, "maps", "shares"), parts.share_table(maps, front.parts),
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(digest.load_table(results, "maps", "regions"), parts.region_table(maps, front.parts),
+                                  check_exact=True)
+    shown = [str(n) for n in found["shown"]]
+    assert shown == digest.maps_shown(profile) and len(shown) == 5
+    name, face = shown[-1], int(found["faces"][-1])
+    assert np.array_equal(found["face_maps"][-1, -1], normalised[[k.name for k in keys].index(name), face])
+    # the sanity checks without the randomised models' maps (the masking stage reads those)
+    checks = digest.sanity_checks(results, finetune.first_seed_keys(profile))
+    for key, (arrays, record) in checks.items():
+        full = np.load(results.sanity(key.name))
+        assert np.array_equal(arrays["similarity"], full["similarity"])
+        assert ("examples" in arrays) == (key == digest.sanity_example(checks))
+        assert record["seconds"] == json.loads(results.record(results.sanity(key.name)).read_text())["seconds"]
+    # the average faces of Figure A3: the mean of the 100 faces that activate a neuron most
+    probes, made = digest.probes(results)
+    full = np.load(results.probe("vggface"))
+    images = datasets.FaceDataset.load(results.probe_faces).images[full["val_index"]]
+    layer, gender = int(probes["vggface"]["mean_faces_layer"]), [str(a) for a in full["attributes"]].index("gender")
+    activation = full["top_activations"][layer, gender, 0]
+    top = np.argsort(activation, kind="stable")[::-1][: made["mean_faces_n"]]
+    assert np.allclose(probes["vggface"]["mean_faces"][0, 0], images[top].mean(axis=0), atol=1e-4)
+    assert "top_activations" not in probes["vggface"] and np.array_equal(probes["vggface"]["vip_hist"], full["vip_hist"])
 
 
 def test_pretraining_leaves_both_trunks_and_no_checkpoint(smoke_book):

@@ -213,3 +213,20 @@ def test_tables_are_compared_column_by_column(tmp_path):
     _, problems = _compare(tmp_path, ".csv", lambda p: frame.to_csv(p, index=False),
                            lambda p: frame.assign(trial=["a", "c"]).to_csv(p, index=False))
     assert problems == ["f:trial: differs"]
+
+
+def test_a_job_is_restored_only_when_every_reader_of_its_left_out_files_is(tmp_path):
+    from facelrp.pipeline import Job
+
+    def job(rule, name):
+        return Job(rule, name, tmp_path / f"{name}.json", (), ())
+
+    jobs = [job("model", "model-a"), job("model", "model-b"), job("sanity", "sanity-a"), job("masking", "masking"),
+            job("digest_sanity", "digest-sanity"), job("planted", "planted"), job("digest_planted", "digest-planted")]
+    everything = {j.name for j in jobs}
+    assert set(cache._with_readers(jobs, everything)) == everything
+    # the masking run must run: it reads the sanity checks' arrays, which read every model's
+    # weights: those run too, transitively; the planted control is not concerned
+    assert set(cache._with_readers(jobs, everything - {"masking"})) == {"digest-sanity", "planted", "digest-planted"}
+    # a digest made by other code: the job whose big output it reads runs again
+    assert set(cache._with_readers(jobs, everything - {"digest-planted"})) == everything - {"digest-planted", "planted"}

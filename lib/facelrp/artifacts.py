@@ -123,6 +123,11 @@ class Results:
         """One gated network (``<variant>-s<seed>``)."""
         return self.root / "gates" / f"{run}.npz"
 
+    def digest(self, kind: str, table: str | None = None) -> Path:
+        """What the pages read of an expensive stage's big outputs (`facelrp.stages.digest`):
+        its arrays, or with `table` one of its tables (``digests/<kind>-<table>.csv``)."""
+        return self.root / "digests" / (f"{kind}-{table}.csv" if table else f"{kind}.npz")
+
     # the book
     def page(self, name: str) -> Path:
         """An executed page of the book."""

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from .artifacts import Results, file_sha256
 from .codehash import CODE_HASH_VERSION, PROJECT_DIR, code_hash
-from .pipeline import FULL_OUTPUT_READERS, Job, cached_jobs
+from .pipeline import LEFT_OUT_READERS, Job, cached_jobs
 from .profiles import TRUNK_SOURCES
 
 __all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status",
@@ -330,20 +330,34 @@ def status(profile, results: Results) -> dict[str, list[str]]:
 
 def restorable(profile, results: Results) -> dict[str, Job]:
     """The jobs the pipeline restores instead of running: those whose entry is valid and
-    all of whose readers of left-out outputs (`FULL_OUTPUT_READERS`) are restored too."""
+    all of whose readers of left-out outputs (`LEFT_OUT_READERS`) are restored too."""
     valid = {name for name, why in status(profile, results).items() if not why}
-    jobs = {job.name: job for job in cached_jobs(profile, results)}
-    for rule, readers in FULL_OUTPUT_READERS.items():
-        if any(job.rule in readers and name not in valid for name, job in jobs.items()):
-            valid -= {name for name, job in jobs.items() if job.rule == rule}
+    return _with_readers(cached_jobs(profile, results), valid)
+
+
+def _with_readers(jobs: list[Job], valid: set[str]) -> dict[str, Job]:
+    """The jobs of `valid` left once every job is dropped whose left-out outputs some job
+    outside it reads, repeated until nothing changes (a masking run that must run needs the
+    sanity checks' arrays, and so the models' files the sanity checks read)."""
+    jobs = {job.name: job for job in jobs}
+    valid = set(valid)
+    changed = True
+    while changed:
+        changed = False
+        for rule, readers in LEFT_OUT_READERS.items():
+            if any(job.rule in readers and name not in valid for name, job in jobs.items()):
+                dropped = {name for name, job in jobs.items() if job.rule == rule} & valid
+                valid -= dropped
+                changed = changed or bool(dropped)
     return {name: job for name, job in jobs.items() if name in valid}
 
 
 def live_inputs(profile, results: Results, entry: Entry) -> list[tuple[str, Path, dict]]:
-    """The inputs of an entry that every build makes live (the faces, the trunks): name,
-    path under `results` (the entry's lineage names them under the results folder it was
-    made in), and their lineage. Restoring checks they are the files the entry was made from."""
-    live = {p.resolve() for p in (results.faces, results.probe_faces, results.gate_faces,
+    """The inputs of an entry that every build makes live (the faces, the gated networks'
+    faces, the trunks): name, path under `results` (the entry's lineage names them under the
+    results folder it was made in), and their lineage. Restoring checks they are the files the
+    entry was made from. (The probing faces are not among them: only cached jobs read them.)"""
+    live = {p.resolve() for p in (results.faces, results.gate_faces,
                                   *(results.trunk(s) for s in TRUNK_SOURCES if profile.trunks["source"] != "real"))}
     made_in = entry.made.get("results", "")
     found = []

@@ -5,7 +5,8 @@ A stage's code is its module and every module of the package it imports, directl
 lazily, parsed with docstrings and ``__all__`` dropped (comments, docstrings and the list
 of public names do not enter the hash; any other edit does), plus the notebook the model
 stage runs; the bookkeeping modules (where and how files are written: `facelrp.artifacts`,
-`facelrp.store`, `facelrp.profiles`) are left out, the settings entering the keys as values.
+`facelrp.store`, `facelrp.profiles`, and `facelrp.pipeline`, the list of jobs and of the files
+the cache keeps) are left out, the settings entering the keys as values.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ __all__ = ["PROJECT_DIR", "CODE_HASH_VERSION", "code_hash", "stage_code"]
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 #: The version of `code_hash`'s recipe: a record made by uncommitted code carries the hash
 #: it was made with, usable only while the recipe is the same (bump it when the recipe changes).
-CODE_HASH_VERSION = 1
+CODE_HASH_VERSION = 2
 # stage (as in the provenance records) -> other project files its code includes
 _EXTRA_SOURCES = {"model": ("notebooks/model.md",)}
 # Modules that say where and how results are written, not what they are: they do not enter
 # a stage's code hash (nor do the modules only they import). The profile's settings, which
 # profiles.py reads and completes with its defaults, enter every key as values instead.
-_BOOKKEEPING = {f"lib/facelrp/{name}.py" for name in ("__init__", "artifacts", "store", "profiles")}
+_BOOKKEEPING = {f"lib/facelrp/{name}.py" for name in ("__init__", "artifacts", "store", "profiles", "pipeline")}
 
 
 class _Sources:

@@ -823,19 +823,18 @@ def vip_distribution(results: dict, attribute: str = "gender") -> plt.Figure:
     return fig
 
 
-def average_faces(images: np.ndarray, activations: np.ndarray, *, n: int = 100, titles=None) -> plt.Figure:
+def average_faces(means: np.ndarray, *, n: int, titles=None) -> plt.Figure:
     """Diniz & Schwartz's Figures 1 and 6: for each neuron (column), the mean of the `n`
     faces that activate it most (top row) and least (bottom row).
 
-    images : (n_faces, h, w); activations : (n_neurons, n_faces)
+    means : (2, n_neurons, h, w), top then bottom (`facelrp.stages.digest.mean_faces`)
     """
-    k = len(activations)
+    k = means.shape[1]
     fig, axes = plt.subplots(2, k, figsize=(1.3 * k, 2.9))
     axes = np.atleast_2d(axes).reshape(2, k)
-    for j, act in enumerate(activations):
-        order = np.argsort(act, kind="stable")
-        for row, chosen in enumerate((order[::-1][:n], order[:n])):
-            axes[row, j].imshow(images[chosen].astype(np.float32).mean(axis=0), cmap="gray", vmin=0, vmax=255)
+    for j in range(k):
+        for row in range(2):
+            axes[row, j].imshow(means[row, j], cmap="gray", vmin=0, vmax=255)
             axes[row, j].set_xticks([]), axes[row, j].set_yticks([])
         if titles is not None:
             axes[0, j].set_title(titles[j], fontsize=7)

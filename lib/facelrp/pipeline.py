@@ -4,9 +4,11 @@ and verifies them).
 
 A `Job` is one Snakemake job of a cached rule: its outputs, the record that holds its
 provenance, and the outputs the book reads (``keep``: what the cache ships). The other
-outputs (a model's ``model.h5``, the features) are read only by other expensive jobs, so
-they are left out of the cache, and a job is restored only when every job that reads them
-is restored too (`facelrp.cache.restorable`).
+outputs (a model's ``model.h5`` and maps, every method's maps, the sanity checks' and the
+probes' arrays) are read only by other expensive jobs and by the digests
+(`facelrp.stages.digest`), which hold what the pages read of them; so they are left out of
+the cache, and a job is restored only when every job that reads them is restored too
+(`LEFT_OUT_READERS`, `facelrp.cache.restorable`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .profiles import TRUNK_SOURCES
 #: Snakefile need not import TensorFlow's modules to know it).
 READING = "frozen-trunk"
 
-__all__ = ["VARIANTS", "METHOD_VARIANTS", "Job", "cached_jobs", "FULL_OUTPUT_READERS"]
+__all__ = ["VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "Job", "cached_jobs", "LEFT_OUT_READERS"]
 
 # The same curves with other fills and orders (the robustness chapter): ROAD's noisy
 # linear imputation and a blur in place of the mean colour, and least-relevant-first.
@@ -35,8 +37,20 @@ VARIANTS = {
 # methods iNNvestigate offers, and a floor of random maps; each masked like the paper's.
 METHOD_VARIANTS = ["epsilon", "composite_b", "gradient_x_input", "random"]
 
-#: rule -> the rules whose jobs read its outputs that the cache leaves out (model.h5)
-FULL_OUTPUT_READERS = {"model": ("masking", "masking_variant", "method_maps", "sanity")}
+#: The digests of the big outputs (`facelrp.stages.digest.KINDS`; kept here so the Snakefile
+#: need not import the stages to know them), one rule each: ``digest_<kind>``.
+DIGESTS = ("maps", "sanity", "planted", "attributes")
+#: digest -> the tables written beside its arrays (`facelrp.artifacts.Results.digest`)
+DIGEST_TABLES = {"maps": ("shares", "regions")}
+
+#: rule -> the rules whose jobs read its outputs that the cache leaves out
+LEFT_OUT_READERS = {
+    "model": ("masking", "masking_variant", "method_maps", "sanity", "digest_maps"),
+    "method_maps": ("masking_method",),
+    "sanity": ("masking", "digest_sanity"),
+    "planted": ("digest_planted",),
+    "probe": ("digest_attributes",),
+}
 
 
 @dataclass(frozen=True)
@@ -66,10 +80,11 @@ class Job:
         return "restore_" + self.name.replace("-", "_").replace(".", "_")
 
 
-def _artifact(rule: str, name: str, path: Path) -> Job:
-    """A job writing one ``.npz`` or ``.csv`` and its ``.json`` record, both kept."""
+def _artifact(rule: str, name: str, path: Path, *, keep_data: bool = True) -> Job:
+    """A job writing one ``.npz`` or ``.csv`` and its ``.json`` record; the cache keeps the
+    record, and the data file unless `keep_data` is False (a digest holds what pages read)."""
     record = path.with_suffix(".json")
-    return Job(rule, name, record, (path, record), (path, record))
+    return Job(rule, name, record, (path, record), (path, record) if keep_data else (record,))
 
 
 def cached_jobs(profile, results) -> list[Job]:
@@ -83,19 +98,25 @@ def cached_jobs(profile, results) -> list[Job]:
         page = results.model_page(key.name)
         jobs.append(Job("model", f"model-{key.name}", folder / "record.json",
                         (page, folder / "model.h5", folder / "arrays.npz", folder / "record.json"),
-                        (page, folder / "arrays.npz", folder / "record.json")))
+                        (page, folder / "record.json")))
     jobs.append(_artifact("masking", "masking", results.masking()))
     jobs += [_artifact("masking_variant", f"masking-{v}", results.masking(v)) for v in VARIANTS]
     jobs.append(_artifact("frozen_trunk", READING, results.masking(READING)))
-    jobs += [_artifact("method_maps", f"maps-{m}", results.method_maps(m)) for m in METHOD_VARIANTS]
+    jobs += [_artifact("method_maps", f"maps-{m}", results.method_maps(m), keep_data=False) for m in METHOD_VARIANTS]
     jobs += [_artifact("masking_method", f"masking-method-{m}", results.masking(f"method-{m}"))
              for m in METHOD_VARIANTS]
-    jobs += [_artifact("sanity", f"sanity-{k.name}", results.sanity(k.name)) for k in first_seed_keys(profile)]
-    jobs.append(_artifact("planted", "planted", results.planted))
+    jobs += [_artifact("sanity", f"sanity-{k.name}", results.sanity(k.name), keep_data=False)
+             for k in first_seed_keys(profile)]
+    jobs.append(_artifact("planted", "planted", results.planted, keep_data=False))
     trials, record = results.rank2 / "trials.csv", results.rank2 / "record.json"
     jobs.append(Job("rank2", "rank2", record, (trials, record), (trials, record), folder=results.rank2))
     jobs += [_artifact("depth_probes", f"depth-probes-{s}", results.depth_probes(s)) for s in TRUNK_SOURCES]
-    jobs += [_artifact("probe", f"probe-{s}", results.probe(s)) for s in TRUNK_SOURCES]
+    jobs += [_artifact("probe", f"probe-{s}", results.probe(s), keep_data=False) for s in TRUNK_SOURCES]
     jobs += [_artifact("gates", f"gates-{v}-s{s}", results.gates(f"{v}-s{s}"))
              for v in profile.gates["variants"] for s in profile.gates["seeds"]]
+    for kind in DIGESTS:
+        digest = results.digest(kind)
+        tables = tuple(results.digest(kind, t) for t in DIGEST_TABLES.get(kind, ()))
+        files = (digest, *tables, digest.with_suffix(".json"))
+        jobs.append(Job(f"digest_{kind}", f"digest-{kind}", digest.with_suffix(".json"), files, files))
     return jobs

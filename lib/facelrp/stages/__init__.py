@@ -21,11 +21,12 @@ the tests call them directly. In pipeline order:
 ``probe``          layer-wise PLS + VIP probing of one trunk
 ``gate_faces``     the gated networks' identification faces
 ``gates``          one gated network, trained, with its gates
+``digest``         what the pages read of the big outputs, made small (the cache ships it)
 =================  ==========================================================
 """
 
 __all__ = ["StageError", "load_faces", "faces", "pretrain", "features", "depth_probes", "model", "masking",
-           "frozen_trunk", "method_maps", "rank2", "sanity", "planted", "probe_faces", "probe", "gate_faces", "gates"]
+           "frozen_trunk", "method_maps", "rank2", "sanity", "planted", "probe_faces", "probe", "gate_faces", "gates", "digest"]
 
 
 class StageError(ValueError):
