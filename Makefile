@@ -16,7 +16,7 @@ TOC := results/$(PROFILE)/_toc.yml
 BUILD := results/$(PROFILE)
 endif
 
-.PHONY: setup pipeline book test pretrain clean-book browser check-book reproduce cache cache-status
+.PHONY: setup pipeline book test pretrain clean-book browser check-book reproduce cache cache-status publish-dir linkcheck
 
 setup: $(STAMP)
 
@@ -48,7 +48,7 @@ book: pipeline
 ifneq ($(PROFILE),demo)
 	python -m facelrp book-toc --profile $(PROFILE) --out $(TOC)
 endif
-	jupyter-book build . --toc $(TOC) --path-output $(BUILD) -W --keep-going
+	jupyter-book build . --toc $(TOC) --path-output $(BUILD) -n -W --keep-going
 	@echo "book: $(BUILD)/_build/html/index.html"
 
 test: $(STAMP) browser
@@ -62,6 +62,19 @@ browser:
 # error cells, broken internal links; a screenshot of each page beside the book.
 check-book: book browser
 	python -m facelrp check-book --html $(BUILD)/_build/html --screenshots $(BUILD)/_build/screenshots
+
+# The static site CI publishes: the built book's HTML as it is served (site/; .nojekyll so
+# that GitHub Pages serves the _static/ and _images/ folders).
+SITE ?= site
+publish-dir: check-book
+	rm -rf $(SITE)
+	cp -r $(BUILD)/_build/html $(SITE)
+	touch $(SITE)/.nojekyll
+	@echo "site: $(SITE)/index.html"
+
+# Every external link of the book, followed (needs the internet: CI runs it on a schedule).
+linkcheck: pipeline
+	jupyter-book build . --toc $(TOC) --path-output $(BUILD) --builder linkcheck
 
 # Remake the demo trunks shipped in weights/, one after the other with both cores each (side
 # by side they would only share the cores and add up their memory). Interrupted, the same
