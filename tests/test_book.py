@@ -386,6 +386,28 @@ def test_the_frozen_trunk_reading_masks_twenty_readouts_on_fc2_and_gives_the_sum
     assert re.search(r"<span[^>]*>\d+ of \d+</span>\s*masking verdicts are the same", html)
 
 
+def test_every_job_reading_a_file_the_cache_leaves_out_is_known_to_the_cache(smoke_book):
+    """A job restored while one reading its left-out files (a model's weights and maps) runs
+    would leave that reader without its input: `LEFT_OUT_READERS` must know every reader,
+    as the records of the run say who read what."""
+    from facelrp.artifacts import Results
+    from facelrp.pipeline import LEFT_OUT_READERS, cached_jobs
+    from facelrp.profiles import load_profile
+
+    profile = load_profile("smoke")
+    jobs = cached_jobs(profile, Results(profile, ROOT / "results"))
+    left_out = {path.resolve(): job.rule for job in jobs for path in set(job.outputs) - set(job.keep)}
+    assert len({rule for rule in left_out.values()}) == len(LEFT_OUT_READERS)
+    read = set()
+    for job in jobs:
+        for entry in json.loads(job.record.read_text())["provenance"]["inputs"].values():
+            rule = left_out.get((ROOT / entry["path"]).resolve())
+            if rule is not None:
+                assert job.rule in LEFT_OUT_READERS[rule], f"{job.name} reads {entry['path']}, left out of {rule}'s entries"
+                read.add((rule, job.rule))
+    assert read == {(rule, reader) for rule, readers in LEFT_OUT_READERS.items() for reader in readers}
+
+
 def test_the_digests_hold_exactly_what_the_pages_computed_from_the_big_outputs(smoke_book):
     import pandas as pd
 

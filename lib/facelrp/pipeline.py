@@ -45,7 +45,7 @@ DIGEST_TABLES = {"maps": ("shares", "regions")}
 
 #: rule -> the rules whose jobs read its outputs that the cache leaves out
 LEFT_OUT_READERS = {
-    "model": ("masking", "masking_variant", "method_maps", "sanity", "digest_maps"),
+    "model": ("masking", "masking_variant", "masking_method", "method_maps", "sanity", "rank2", "digest_maps"),
     "method_maps": ("masking_method",),
     "sanity": ("masking", "digest_sanity"),
     "planted": ("digest_planted",),
