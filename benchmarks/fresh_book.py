@@ -1,12 +1,14 @@
 """Wall time of `make book` on a fresh clone: what a new reader waits for.
 
-    python benchmarks/fresh_book.py [--profile demo] [--reuse-venv]
+    python benchmarks/fresh_book.py [--profile demo] [--reuse-venv] [--compare results/demo/book]
 
 Clones this repository's committed state into a temporary folder and times, separately,
 `make setup` (the install; skipped with --reuse-venv, which links this checkout's .venv)
 and `make book` (restoring what the cache holds, running the rest, building the book),
 then prints the restore/compute split of the expensive jobs (`make cache-status`) and the
-per-rule times of the pipeline (benchmarks/pipeline_times.py on its log).
+per-rule times of the pipeline (benchmarks/pipeline_times.py on its log). With --compare,
+every value the fresh book's pages glue into the text is compared with those of the executed
+pages in the given folder (a full run's), timings and dates left out.
 """
 
 import argparse
@@ -35,6 +37,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="demo")
     parser.add_argument("--reuse-venv", action="store_true", help="link this checkout's .venv instead of installing")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="executed pages of a full run (results/<profile>/book) to compare the glued values with")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fresh-book-"))
     clone = folder / "clone"
@@ -55,7 +59,25 @@ def main() -> None:
     seconds = timed(["make", "book", f"PROFILE={args.profile}"], clone, folder / "book.log", env)
     print(f"make book PROFILE={args.profile}: {seconds:.0f} s ({seconds / 60:.1f} min) on a fresh clone")
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pipeline_times.py"), str(folder / "book.log")])
+    if args.compare is not None:
+        compare(clone / "results" / args.profile / "book", args.compare)
     print(f"logs and the clone: {folder}")
+
+
+def compare(fresh: Path, full: Path) -> None:
+    """Print how many glued values of the fresh book equal the full run's, and the others."""
+    import re
+
+    sys.path.insert(0, str(ROOT / "lib"))
+    from facelrp.book.pages import glued_values
+
+    volatile = re.compile(r"seconds|minutes|hours|_peak$|rep_scale|rep_cache_made|rep_restored|rep_model_pages")
+    a, b = glued_values(fresh), glued_values(full)
+    keys = sorted(k for k in set(a) | set(b) if not volatile.search(k.split("::")[1]))
+    differ = [k for k in keys if a.get(k) != b.get(k)]
+    print(f"glued values: {len(keys) - len(differ)} of {len(keys)} equal to the full run's")
+    for key in differ:
+        print(f"  {key}: fresh {a.get(key)!r:.60} full {b.get(key)!r:.60}")
 
 
 if __name__ == "__main__":
