@@ -257,7 +257,7 @@ def use_smoke_cache(smoke_cache, monkeypatch):
     return smoke_cache
 
 
-def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(use_smoke_cache):
+def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(use_smoke_cache, tmp_path):
     smoke_cache = use_smoke_cache
     from facelrp import cache
     from facelrp.artifacts import Results
@@ -288,9 +288,11 @@ def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(use_smoke_cach
     # the lineage reaches the faces and the trunk the model was fine-tuned on
     assert model.lineage["inputs"]["features"]["inputs"]["faces"]["stage"] == "render-faces"
     assert model.lineage["inputs"]["trunk_vggface"]["stage"] == "pretrain"
-    # nothing changed since: every entry valid, every job restored
+    # nothing changed since: every entry valid, every job restored into a fresh results
+    # folder, none over the results computed here
     assert cache.status(profile, results) == {job.name: [] for job in jobs}
-    assert set(cache.restorable(profile, results)) == {job.name for job in jobs}
+    assert set(cache.restorable(profile, Results(profile, tmp_path / "results"))) == {job.name for job in jobs}
+    assert cache.restorable(profile, results) == {}
 
 
 def test_verify_finds_the_fresh_run_equal_to_its_cache_and_names_a_difference(use_smoke_cache, tmp_path):
@@ -351,6 +353,13 @@ def test_with_its_cache_the_pipeline_runs_no_expensive_job(smoke_cache, tmp_path
     # the cheap jobs run (the faces; the trunks are made already), then the pages: nothing else
     assert {rule: n for rule, n in jobs.items() if rule not in restores} == {
         "faces": 1, "gate_faces": 1, "page": 14, "all": 1}
+
+
+def test_after_a_run_without_the_cache_the_cache_changes_nothing(smoke_cache):
+    # `make reproduce` then `make book`: the fresh results stay, nothing is restored over them
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               FACELRP_CACHE=str(smoke_cache.folder.parent))
+    assert _jobs_to_run(env, cache="use") == {}
 
 
 def test_a_setting_edited_since_the_cache_was_made_keeps_its_stages_entries_out(use_smoke_cache, tmp_path, monkeypatch):

@@ -329,10 +329,21 @@ def status(profile, results: Results) -> dict[str, list[str]]:
 
 
 def restorable(profile, results: Results) -> dict[str, Job]:
-    """The jobs the pipeline restores instead of running: those whose entry is valid and
-    all of whose readers of left-out outputs (`LEFT_OUT_READERS`) are restored too."""
+    """The jobs the pipeline restores instead of running: those whose entry is valid, whose
+    outputs were not computed here already, and all of whose readers of left-out outputs
+    (`LEFT_OUT_READERS`) are restored too."""
     valid = {name for name, why in status(profile, results).items() if not why}
-    return _with_readers(cached_jobs(profile, results), valid)
+    jobs = cached_jobs(profile, results)
+    # results computed here stay: restoring over them would only swap them for the cache's
+    # (after `make reproduce`, `make book` then has nothing to do)
+    valid -= {job.name for job in jobs if _computed_here(results, job)}
+    return _with_readers(jobs, valid)
+
+
+def _computed_here(results: Results, job: Job) -> bool:
+    """Whether every output of `job` is under `results`, made by the job's own rule (no
+    restore marker)."""
+    return all(path.is_file() for path in job.outputs) and not _marker(results, job.name).is_file()
 
 
 def _with_readers(jobs: list[Job], valid: set[str]) -> dict[str, Job]:
