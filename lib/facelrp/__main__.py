@@ -92,6 +92,7 @@ def _cache(args) -> str:
 
     from . import cache
     from .artifacts import Results
+    from .pipeline import cached_jobs
 
     profile = load_profile(args.profile)
     results = Results(profile, args.results)
@@ -105,9 +106,16 @@ def _cache(args) -> str:
     if args.stage == "cache-status":
         found = cache.status(profile, results)
         restorable = cache.restorable(profile, results)
+        jobs = {job.name: job for job in cached_jobs(profile, results)}
         for job, why in found.items():
-            state = "restored" if job in restorable else ("computed: " + "; ".join(why) if why else
-                                                          "computed: a job reading its model.h5 is computed")
+            if job in restorable:
+                state = "restored"
+            elif why:
+                state = "computed: " + "; ".join(why)
+            elif cache.computed_here(results, jobs[job]):
+                state = "kept: computed here already"
+            else:
+                state = "computed: a job reading files its entry leaves out (the models' weights and maps ...) is computed"
             print(f"{job:40s} {state}")
         return f"{len(restorable)} of {len(found)} expensive jobs restored from the cache, {len(found) - len(restorable)} computed"
     comparisons = cache.verify(profile, results, progress=lambda entries: tqdm(entries, desc="verifying", unit="job"))

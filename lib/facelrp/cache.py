@@ -40,8 +40,8 @@ from .pipeline import LEFT_OUT_READERS, Job, cached_jobs
 from .profiles import TRUNK_SOURCES
 
 __all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status",
-           "restorable", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison", "RTOL", "ATOL",
-           "LIBRARIES"]
+           "restorable", "computed_here", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison",
+           "RTOL", "ATOL", "LIBRARIES"]
 
 #: The libraries whose versions enter every key (their numerics make the results).
 LIBRARIES = ("tensorflow", "innvestigate", "numpy")
@@ -336,13 +336,13 @@ def restorable(profile, results: Results) -> dict[str, Job]:
     jobs = cached_jobs(profile, results)
     # results computed here stay: restoring over them would only swap them for the cache's
     # (after `make reproduce`, `make book` then has nothing to do)
-    valid -= {job.name for job in jobs if _computed_here(results, job)}
+    valid -= {job.name for job in jobs if computed_here(results, job)}
     return _with_readers(jobs, valid)
 
 
-def _computed_here(results: Results, job: Job) -> bool:
+def computed_here(results: Results, job: Job) -> bool:
     """Whether every output of `job` is under `results`, made by the job's own rule (no
-    restore marker)."""
+    restore marker): the pipeline keeps such results rather than restore over them."""
     return all(path.is_file() for path in job.outputs) and not _marker(results, job.name).is_file()
 
 
