@@ -107,6 +107,7 @@ def _cache(args) -> str:
         found = cache.status(profile, results)
         restorable = cache.restorable(profile, results)
         jobs = {job.name: job for job in cached_jobs(profile, results)}
+        states = []
         for job, why in found.items():
             if job in restorable:
                 state = "restored"
@@ -117,7 +118,9 @@ def _cache(args) -> str:
             else:
                 state = "computed: a job reading files its entry leaves out (the models' weights and maps ...) is computed"
             print(f"{job:40s} {state}")
-        return f"{len(restorable)} of {len(found)} expensive jobs restored from the cache, {len(found) - len(restorable)} computed"
+            states.append(state.split(":")[0])
+        return (f"of {len(found)} expensive jobs: {states.count('restored')} restored from the cache, "
+                f"{states.count('kept')} kept as computed here, {states.count('computed')} to compute")
     comparisons = cache.verify(profile, results, progress=lambda entries: tqdm(entries, desc="verifying", unit="job"))
     width = max(len(c.job) for c in comparisons)
     print(f"{'stage':{width}s}  files  result")
