@@ -14,6 +14,7 @@ import os
 import sys
 
 from .explain.relevance import METHODS, RANDOM
+from .pipeline import DIGESTS
 from .profiles import PROFILE_NAMES, TRUNK_SOURCES, load_profile
 
 
@@ -179,8 +180,7 @@ _COMMANDS = {
     "probe-faces": (_stage, "the attribute-probing faces", [_OUT]),
     "probe": (_stage, "layer-wise PLS + VIP attribute probing of one trunk", [_SOURCE, _FACES, _OUT]),
     "digest": (_stage, "what the pages read of an expensive stage's big outputs, made small", [
-        ("--kind", {"required": True, "choices": ["maps", "sanity", "planted", "attributes"],
-                    "help": "which digest (facelrp.stages.digest.KINDS)"}), _OUT]),
+        ("--kind", {"required": True, "choices": DIGESTS, "help": "which digest (facelrp.stages.digest)"}), _OUT]),
     "gate-faces": (_stage, "the identification faces of the gated networks", [_OUT]),
     "gates": (_stage, "train one gated-network variant, record its gates", [
         ("--variant", {"required": True, "help": "resnet, aig-<rate>, iig-gender or iig-gender-<attribute>"}),

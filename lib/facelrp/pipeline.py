@@ -22,7 +22,7 @@ from .profiles import TRUNK_SOURCES
 #: Snakefile need not import TensorFlow's modules to know it).
 READING = "frozen-trunk"
 
-__all__ = ["VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "Job", "cached_jobs", "LEFT_OUT_READERS"]
+__all__ = ["VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs", "LEFT_OUT_READERS"]
 
 # The same curves with other fills and orders (the robustness chapter): ROAD's noisy
 # linear imputation and a blur in place of the mean colour, and least-relevant-first.
@@ -115,8 +115,12 @@ def cached_jobs(profile, results) -> list[Job]:
     jobs += [_artifact("gates", f"gates-{v}-s{s}", results.gates(f"{v}-s{s}"))
              for v in profile.gates["variants"] for s in profile.gates["seeds"]]
     for kind in DIGESTS:
-        digest = results.digest(kind)
-        tables = tuple(results.digest(kind, t) for t in DIGEST_TABLES.get(kind, ()))
-        files = (digest, *tables, digest.with_suffix(".json"))
-        jobs.append(Job(f"digest_{kind}", f"digest-{kind}", digest.with_suffix(".json"), files, files))
+        files = digest_files(results, kind)
+        jobs.append(Job(f"digest_{kind}", f"digest-{kind}", files[-1], files, files))
     return jobs
+
+
+def digest_files(results, kind: str) -> tuple[Path, ...]:
+    """A digest's files under `results`: its arrays, its tables, its record (last)."""
+    digest = results.digest(kind)
+    return (digest, *(results.digest(kind, t) for t in DIGEST_TABLES.get(kind, ())), digest.with_suffix(".json"))

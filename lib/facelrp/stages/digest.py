@@ -28,8 +28,8 @@ from ..artifacts import Results, provenance
 from ..pipeline import DIGEST_TABLES, DIGESTS
 from ..store import load_npz, save_artifact, save_csv
 
-__all__ = ["KINDS", "run", "summary", "load", "load_table", "sanity_checks", "probes", "maps_shown", "first_seed_maps", "figure4a_faces", "sanity_example",
-           "mean_faces", "MEAN_FACES_N"]
+__all__ = ["KINDS", "run", "summary", "load", "load_table", "sanity_checks", "probes", "maps_shown", "shown_maps",
+           "first_seed_maps", "figure4a_faces", "sanity_example", "mean_faces", "MEAN_FACES_N"]
 
 #: The digests, in pipeline order (their tables: `facelrp.pipeline.DIGEST_TABLES`).
 KINDS = DIGESTS
@@ -92,14 +92,21 @@ def maps_shown(profile) -> list[str]:
         finetune.ModelKey("vggface", "identity", seeds[1]).name]
 
 
+def shown_maps(maps: dict, faces: list[int]) -> dict[str, np.ndarray]:
+    """Model name -> its normalised maps of the frontal faces `faces` (face_maps, h, w), for
+    the models the digest holds maps of (`maps_shown`), from the maps digest's arrays `maps`."""
+    held = [int(i) for i in maps["faces"]]
+    rows = [held.index(face) for face in faces]
+    return {str(name): maps["face_maps"][m][rows] for m, name in enumerate(maps["shown"])}
+
+
 def first_seed_maps(profile, maps: dict, *, face: int) -> dict[str, np.ndarray]:
     """The normalised map of frontal face `face` from the first-seed model of each type, by
     ``"<source> <task>"``, from the maps digest's arrays `maps`."""
     from ..models import finetune
 
-    row = [int(i) for i in maps["faces"]].index(face)
-    shown = [str(n) for n in maps["shown"]]
-    return {f"{k.source} {k.task}": maps["face_maps"][shown.index(k.name)][row]
+    shown = shown_maps(maps, [face])
+    return {f"{k.source} {k.task}": shown[k.name][0]
             for k in finetune.model_keys(profile) if k.seed == profile.finetune["seeds"][0]}
 
 
