@@ -73,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     limit = args.limit_gib * 2**30
     print(f"{'page':<14} {'seconds':>8} {'peak MiB':>9}  within {args.limit_gib:g} GiB")
-    worst, total = 0, 0.0
+    worst, total, failed = 0, 0.0, 0
     with tempfile.TemporaryDirectory(prefix="binder-pages-") as scratch:
         for name, source in pages(args.profile):
             if source is None:
@@ -81,6 +81,7 @@ def main() -> None:
             seconds, peak, code = run_page(source, args.profile, Path(scratch))
             worst, total = max(worst, peak), total + seconds
             verdict = "FAILED" if code else ("yes" if peak <= limit else "NO")
+            failed += verdict != "yes"
             print(f"{Path(source).stem:<14} {seconds:8.1f} {peak / 2**20:9.0f}  {verdict}", flush=True)
         # one model page stands for the twenty (same notebook, another model). It fine-tunes and
         # explains its model again (its stage), so it writes into a scratch results folder that
@@ -92,9 +93,12 @@ def main() -> None:
         seconds, peak, code = run_page("notebooks/model.md", args.profile, Path(scratch),
                                        FACELRP_RESULTS=str(results.parent))
         worst = max(worst, peak)
-        print(f"{'model (1/20)':<14} {seconds:8.1f} {peak / 2**20:9.0f}  "
-              f"{'FAILED' if code else ('yes' if peak <= limit else 'NO')}")
-    print(f"pages: {total:.0f} s in all on one core; largest peak {worst / 2**20:.0f} MiB")
+        verdict = "FAILED" if code else ("yes" if peak <= limit else "NO")
+        failed += verdict != "yes"
+        print(f"{'model (1/20)':<14} {seconds:8.1f} {peak / 2**20:9.0f}  {verdict}")
+    print(f"pages: {total:.0f} s in all on one core; largest peak {worst / 2**20:.0f} MiB; "
+          f"{failed} failed or over the limit")
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -230,3 +230,31 @@ def test_a_job_is_restored_only_when_every_reader_of_its_left_out_files_is(tmp_p
     assert set(cache._with_readers(jobs, everything - {"masking"})) == {"digest-sanity", "planted", "digest-planted"}
     # a digest made by other code: the job whose big output it reads runs again
     assert set(cache._with_readers(jobs, everything - {"digest-planted"})) == everything - {"digest-planted", "planted"}
+
+
+# The budget for a shipped cache (cache/<profile>/ in the repository).
+CACHE_BUDGET_BYTES = 40 * 10**6
+
+
+def _shipped_caches() -> list[str]:
+    listed = subprocess.run(["git", "ls-files", "cache/*/manifest.json"], capture_output=True, text=True,
+                            cwd=codehash.PROJECT_DIR).stdout.split()
+    return [path.split("/")[1] for path in listed]
+
+
+@pytest.mark.parametrize("profile_name", _shipped_caches() or [pytest.param("none", marks=pytest.mark.skip(
+    reason="no cache is shipped in this checkout"))])
+def test_a_shipped_cache_is_whole_in_git_and_within_its_budget(profile_name):
+    manifest = cache.load_manifest(profile_name)
+    folder = manifest.folder
+    tracked = set(subprocess.run(["git", "ls-files", "."], capture_output=True, text=True, cwd=folder).stdout.split())
+    listed = {"manifest.json"}
+    for entry in manifest.entries.values():
+        for relative, sha in entry.files.items():
+            assert (folder / relative).is_file() and relative in tracked, (entry.job, relative)
+            assert cache.file_sha256(folder / relative) == sha, (entry.job, relative)
+            listed.add(relative)
+        assert entry.made["commit"] and entry.made["command"] and entry.made["created"], entry.job
+    assert tracked == listed  # nothing in git the manifest does not account for
+    size = sum((folder / relative).stat().st_size for relative in listed)
+    assert size <= CACHE_BUDGET_BYTES, f"cache/{profile_name}: {size / 1e6:.1f} MB"
