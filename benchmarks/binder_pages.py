@@ -66,6 +66,11 @@ def run_page(source: str, profile: str, scratch: Path, **env_vars: str) -> tuple
     return time.perf_counter() - start, peak, run.returncode
 
 
+def page_verdict(code: int, peak: int, limit: float) -> str:
+    """FAILED (the page raised), yes (within the memory limit) or NO."""
+    return "FAILED" if code else ("yes" if peak <= limit else "NO")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="demo")
@@ -80,7 +85,7 @@ def main() -> None:
                 continue
             seconds, peak, code = run_page(source, args.profile, Path(scratch))
             worst, total = max(worst, peak), total + seconds
-            verdict = "FAILED" if code else ("yes" if peak <= limit else "NO")
+            verdict = page_verdict(code, peak, limit)
             failed += verdict != "yes"
             print(f"{Path(source).stem:<14} {seconds:8.1f} {peak / 2**20:9.0f}  {verdict}", flush=True)
         # one model page stands for the twenty (same notebook, another model). It fine-tunes and
@@ -93,7 +98,7 @@ def main() -> None:
         seconds, peak, code = run_page("notebooks/model.md", args.profile, Path(scratch),
                                        FACELRP_RESULTS=str(results.parent))
         worst = max(worst, peak)
-        verdict = "FAILED" if code else ("yes" if peak <= limit else "NO")
+        verdict = page_verdict(code, peak, limit)
         failed += verdict != "yes"
         print(f"{'model (1/20)':<14} {seconds:8.1f} {peak / 2**20:9.0f}  {verdict}")
     print(f"pages: {total:.0f} s in all on one core; largest peak {worst / 2**20:.0f} MiB; "
