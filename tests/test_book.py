@@ -221,7 +221,7 @@ def _jobs_to_run(env, cache="off") -> dict[str, int]:
     # page (it shows every setting); nothing upstream, no other stage
     ("gates", "epochs", 3, {"gates": 6, "page": 2, "all": 1}),
     ("planted", "seed", 1, {"planted": 1, "digest_planted": 1, "page": 2, "all": 1}),
-    ("observers", "noise", 0.2, {"rank2": 1, "page": 3, "all": 1}),
+    ("observers", "noise", 0.2, {"rank2": 1, "digest_rank2": 1, "page": 3, "all": 1}),
 ])
 def test_an_edited_setting_reruns_exactly_the_stages_that_read_it(smoke_book, tmp_path, section, key, value, expected):
     import yaml
@@ -267,7 +267,7 @@ def test_the_cache_holds_what_the_book_reads_with_how_it_was_made(use_smoke_cach
     profile = load_profile("smoke")
     results = Results(profile, ROOT / "results")
     jobs = cached_jobs(profile, results)
-    assert sorted(smoke_cache.entries) == sorted(job.name for job in jobs) and len(jobs) == 20 + 1 + 4 + 1 + 4 + 4 + 4 + 1 + 1 + 2 + 2 + 6 + 4
+    assert sorted(smoke_cache.entries) == sorted(job.name for job in jobs) and len(jobs) == 20 + 1 + 4 + 1 + 4 + 4 + 4 + 1 + 1 + 2 + 2 + 6 + 5
     masking = smoke_cache.entries["masking"]
     assert set(masking.files) == {"masking/curves.npz", "masking/curves.json"}
     assert masking.made["command"].startswith("python -m facelrp masking --profile smoke --faces ")
@@ -344,15 +344,33 @@ def test_restore_checks_every_file_and_the_live_inputs_it_was_made_from(use_smok
         cache.restore(profile, fresh, "model-imagenet-gender-s1")
 
 
-def test_with_its_cache_the_pipeline_runs_no_expensive_job(smoke_cache, tmp_path):
+def test_with_its_cache_the_pipeline_runs_no_expensive_job_and_the_book_shows_the_same_numbers(smoke_cache, tmp_path):
+    """What a fresh clone gets: only the cache and the cheap jobs, and every page executed
+    from them, with every glued value the same as the book made from nothing."""
+    from facelrp.book.pages import glued_values
+
+    results = tmp_path / "results"
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               FACELRP_CACHE=str(smoke_cache.folder.parent), FACELRP_RESULTS=str(tmp_path / "results"))
+               FACELRP_CACHE=str(smoke_cache.folder.parent), FACELRP_RESULTS=str(results))
     jobs = _jobs_to_run(env, cache="use")
     restores = {rule: n for rule, n in jobs.items() if rule.startswith("restore_")}
     assert len(restores) == len(smoke_cache.entries) and set(restores.values()) == {1}
     # the cheap jobs run (the faces; the trunks are made already), then the pages: nothing else
     assert {rule: n for rule, n in jobs.items() if rule not in restores} == {
         "faces": 1, "gate_faces": 1, "page": 14, "all": 1}
+    run = subprocess.run(["snakemake", "-s", "workflow/Snakefile", "--cores", "2", "--config", "profile=smoke",
+                          "cache=use"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    # the big outputs the cache leaves out are not there, so no page read them
+    assert not list((results / "smoke").rglob("arrays.npz")) and not (results / "smoke" / "methods" / "epsilon.npz").exists()
+    # the reproducing page counts what came from the cache; every other value is the full run's
+    restored = {k: v for k, v in glued_values(results / "smoke" / "book").items()
+                if not VOLATILE.search(k.split("::")[1])}
+    full = {k: v for k, v in glued_values(SMOKE / "book").items() if not VOLATILE.search(k.split("::")[1])}
+    differs = {k.split("::")[1]: (full.get(k), restored.get(k)) for k in set(full) | set(restored)
+               if full.get(k) != restored.get(k)}
+    assert differs == {"rep_restored": ("'0 of 60'", f"'{len(smoke_cache.entries)} of {len(smoke_cache.entries)}'"),
+                       "rep_model_pages": ("'0 of 20'", "'20 of 20'")}
 
 
 def test_after_a_run_without_the_cache_the_cache_changes_nothing(smoke_cache):
@@ -444,6 +462,22 @@ def test_the_digests_hold_exactly_what_the_pages_computed_from_the_big_outputs(s
     assert shown == digest.maps_shown(profile) and len(shown) == 5
     name, face = shown[-1], int(found["faces"][-1])
     assert np.array_equal(found["face_maps"][-1, -1], normalised[[k.name for k in keys].index(name), face])
+    # the masking figures' face: every model's map of it as the model stage wrote it
+    assert np.array_equal(found["example_maps"], np.stack([maps[k][digest.EXAMPLE_FACE] for k in keys]))
+    # the robustness chapter's other methods: their maps' similarity, and agreement with the composite
+    methods, epsilon = digest.method_maps(found), np.load(results.method_maps("epsilon"))["maps"]
+    assert np.array_equal(methods["epsilon"]["similarity"], relevance.similarity_matrix(epsilon))
+    assert methods["epsilon"]["agreement"][3] == np.nanmean(relevance.similarity(maps[keys[3]], epsilon[3]))
+    assert np.allclose(methods["composite"]["agreement"], 1.0)
+    # Figure 7ab's targets and their maps by the first-seed identity models
+    rank2, _ = digest.load(results, "rank2")
+    trials = pd.read_csv(results.rank2 / "trials.csv")
+    targets = list(digest.rank2_examples(trials, pd.read_csv(results.rank2 / "sides.csv", index_col="target")).target)
+    assert [int(t) for t in rank2["rank2_targets"]] == targets and len(targets) == min(2, len(trials))
+    vggface = finetune.ModelKey("vggface", "identity", profile.finetune["seeds"][0])
+    for target in targets:
+        row = [int(i) for i in front.identity].index(target)
+        assert np.array_equal(digest.rank2_example_maps(rank2)["vggface"][target], relevance.normalise(maps[vggface])[row])
     # the sanity checks without the randomised models' maps (the masking stage reads those)
     checks = digest.sanity_checks(results, finetune.first_seed_keys(profile))
     for key, (arrays, record) in checks.items():

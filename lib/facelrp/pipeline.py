@@ -39,14 +39,15 @@ METHOD_VARIANTS = ["epsilon", "composite_b", "gradient_x_input", "random"]
 
 #: The digests of the big outputs (`facelrp.stages.digest.KINDS`; kept here so the Snakefile
 #: need not import the stages to know them), one rule each: ``digest_<kind>``.
-DIGESTS = ("maps", "sanity", "planted", "attributes")
+DIGESTS = ("maps", "sanity", "planted", "attributes", "rank2")
 #: digest -> the tables written beside its arrays (`facelrp.artifacts.Results.digest`)
 DIGEST_TABLES = {"maps": ("shares", "regions")}
 
 #: rule -> the rules whose jobs read its outputs that the cache leaves out
 LEFT_OUT_READERS = {
-    "model": ("masking", "masking_variant", "masking_method", "method_maps", "sanity", "rank2", "digest_maps"),
-    "method_maps": ("masking_method",),
+    "model": ("masking", "masking_variant", "masking_method", "method_maps", "sanity", "rank2", "digest_maps",
+              "digest_rank2"),
+    "method_maps": ("masking_method", "digest_maps"),
     "sanity": ("masking", "digest_sanity"),
     "planted": ("digest_planted",),
     "probe": ("digest_attributes",),

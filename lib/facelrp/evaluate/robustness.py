@@ -107,21 +107,29 @@ def own_vs_random(runs: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def agreement(reference: np.ndarray, maps: dict[str, np.ndarray], keys: list) -> pd.DataFrame:
-    """How close each method's maps come to the reference method's maps of the same model:
-    the mean Pearson r over faces (`relevance.similarity`), averaged per model type.
+def model_agreement(reference: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """(models,) how close each model's maps `maps` come to its `reference` maps: the mean
+    Pearson r over faces (`relevance.similarity`; faces with a constant map left out).
 
     Parameters
     ----------
-    reference : (models, n, h, w) the paper's maps
-    maps : label -> (models, n, h, w) another method's maps of the same models and faces
-    keys : the models, in the maps' order
+    reference, maps : (models, n, h, w) the same models' maps of the same faces by two methods
+    """
+    return np.array([float(np.nanmean(relevance.similarity(reference[j], maps[j]))) for j in range(len(reference))])
+
+
+def agreement(per_model: dict[str, np.ndarray], keys: list) -> pd.DataFrame:
+    """Each method's `model_agreement` with the reference method, averaged per model type.
+
+    Parameters
+    ----------
+    per_model : label -> (models,) `model_agreement` of that method's maps
+    keys : the models, in that order
 
     Returns
     -------
     DataFrame: one row per label, one column per model type (``"<source> <task>"``).
     """
-    rows = [{"method": label, "model type": f"{key.source} {key.task}",
-             "r": float(np.nanmean(relevance.similarity(reference[j], other[j])))}
-            for label, other in maps.items() for j, key in enumerate(keys)]
+    rows = [{"method": label, "model type": f"{key.source} {key.task}", "r": float(r[j])}
+            for label, r in per_model.items() for j, key in enumerate(keys)]
     return pd.DataFrame(rows).pivot_table(index="method", columns="model type", values="r", aggfunc="mean")

@@ -9,10 +9,12 @@ functions, and the few maps and images their figures draw.
 ===============  ==========================================  =========================
 kind             made from                                   read by
 ===============  ==========================================  =========================
-``maps``         the 20 models' maps (``arrays.npz``)        relevance, where
+``maps``         the 20 models' maps (``arrays.npz``) and    relevance, where, masking,
+                 the other methods' maps                     robust
 ``sanity``       the sanity checks of the four first seeds   where
 ``planted``      the planted-ground-truth control            where
 ``attributes``   the probing faces and both trunks' probes   attributes
+``rank2``        rank-2's trials and two models' maps        rank2
 ===============  ==========================================  =========================
 """
 
@@ -25,16 +27,21 @@ from pathlib import Path
 import numpy as np
 
 from ..artifacts import Results, provenance
-from ..pipeline import DIGEST_TABLES, DIGESTS
+from ..pipeline import DIGEST_TABLES, DIGESTS, METHOD_VARIANTS
 from ..store import load_npz, save_artifact, save_csv
 
 __all__ = ["KINDS", "run", "summary", "load", "load_table", "sanity_checks", "probes", "maps_shown", "shown_maps",
-           "first_seed_maps", "figure4a_faces", "sanity_example", "mean_faces", "MEAN_FACES_N"]
+           "first_seed_maps", "figure4a_faces", "sanity_example", "mean_faces", "MEAN_FACES_N", "EXAMPLE_FACE",
+           "example_maps", "rank2_examples", "rank2_example_maps", "method_maps"]
 
 #: The digests, in pipeline order (their tables: `facelrp.pipeline.DIGEST_TABLES`).
 KINDS = DIGESTS
 #: How many faces each average face of the attributes chapter's Figure A3 averages.
 MEAN_FACES_N = 100
+#: The frontal face whose masking Figures 2, 3 and R1 show.
+EXAMPLE_FACE = 0
+#: How many targets Figure 7ab shows.
+RANK2_EXAMPLES = 2
 # what the where chapter reads of each sanity check (and the examples of one model)
 _SANITY_KEPT = ("similarity", "steps", "metrics", "methods")
 # the planted examples Figure W5 shows
@@ -110,6 +117,40 @@ def first_seed_maps(profile, maps: dict, *, face: int) -> dict[str, np.ndarray]:
             for k in finetune.model_keys(profile) if k.seed == profile.finetune["seeds"][0]}
 
 
+def example_maps(maps: dict) -> dict[str, np.ndarray]:
+    """Model name -> its map of frontal face `EXAMPLE_FACE` as the model stage wrote it (not
+    normalised: the masking figures order its pixels as the masking stage does), from the
+    maps digest's arrays `maps`."""
+    return {str(name): maps["example_maps"][m] for m, name in enumerate(maps["names"])}
+
+
+def rank2_examples(trials, sides, n: int = RANK2_EXAMPLES):
+    """The `n` trials Figure 7ab shows: those whose two sides' seeds agree most (summed
+    agreement; ties by target), from rank-2's ``trials.csv`` and ``sides.csv`` tables."""
+    ranked = trials.assign(agreement=[sides.agreement_imagenet[t] + sides.agreement_vggface[t] for t in trials.target])
+    return ranked.sort_values(["agreement", "target"], ascending=[False, True]).head(n)
+
+
+def rank2_example_maps(maps: dict) -> dict[str, dict[int, np.ndarray]]:
+    """Pretraining source -> target identity -> the normalised map of that target's frontal
+    face by the source's first-seed identity model, for the targets of `rank2_examples`,
+    from the rank2 digest's arrays `maps`."""
+    from ..profiles import TRUNK_SOURCES
+
+    targets = [int(t) for t in maps["rank2_targets"]]
+    return {source: {t: maps["rank2_maps"][s, i] for i, t in enumerate(targets)} for s, source in enumerate(TRUNK_SOURCES)}
+
+
+def method_maps(maps: dict) -> dict[str, dict[str, np.ndarray]]:
+    """Attribution method (``composite`` and `facelrp.pipeline.METHOD_VARIANTS`) ->
+    ``similarity``: the 20 x 20 similarity of its maps across models (Figure 4b's measure on
+    the maps as the stages wrote them), ``agreement``: each model's mean r with its own
+    composite maps (`facelrp.evaluate.robustness.model_agreement`), from the maps digest's
+    arrays `maps`."""
+    return {method: {part: maps[f"method/{method}/{part}"] for part in ("similarity", "agreement")}
+            for method in ("composite", *METHOD_VARIANTS)}
+
+
 def figure4a_faces(n_faces: int) -> list[int]:
     """The two frontal faces Figure 4a shows, drawn once with seed 0."""
     return [int(i) for i in np.random.default_rng(0).choice(n_faces, size=2, replace=False)]
@@ -139,6 +180,7 @@ def mean_faces(images: np.ndarray, activations: np.ndarray, n: int = MEAN_FACES_
 
 
 def _maps(profile, results: Results) -> tuple[dict, dict, dict, dict]:
+    from ..evaluate import robustness
     from ..explain import parts, relevance
     from ..models import finetune
     from . import load_faces
@@ -159,8 +201,19 @@ def _maps(profile, results: Results) -> tuple[dict, dict, dict, dict]:
         "faces": np.array(faces),
         "face_maps": np.stack([normalised[by_name[name]][faces] for name in shown]).astype(np.float32),
     }
-    tables = {"shares": parts.share_table(maps, front.parts), "regions": parts.region_table(maps, front.parts)}
+    # the masking figures' face, every model's map of it (Figures 2, 3 and R1)
+    arrays["example_maps"] = np.stack([maps[k][EXAMPLE_FACE] for k in keys])
+    # the other attribution methods' maps (the robustness chapter): their similarity across
+    # models and their agreement with the composite's maps of the same model
+    composite = np.stack([maps[k] for k in keys])
     inputs = {"faces": results.faces, **{f"maps_{k.name}": results.model(k.name) / "arrays.npz" for k in keys}}
+    for method in ("composite", *METHOD_VARIANTS):
+        other = composite if method == "composite" else load_npz(results.method_maps(method))["maps"]
+        arrays[f"method/{method}/similarity"] = relevance.similarity_matrix(other)
+        arrays[f"method/{method}/agreement"] = robustness.model_agreement(composite, other)
+        if method != "composite":
+            inputs[f"method_{method}"] = results.method_maps(method)
+    tables = {"shares": parts.share_table(maps, front.parts), "regions": parts.region_table(maps, front.parts)}
     return arrays, tables, inputs, {"n_models": len(keys), "n_faces": len(front)}
 
 
@@ -197,6 +250,27 @@ def _planted(profile, results: Results) -> tuple[dict, dict, dict, dict]:
     return arrays, {}, {"planted": results.planted}, {}
 
 
+def _rank2(profile, results: Results) -> tuple[dict, dict, dict, dict]:
+    import pandas as pd
+
+    from ..explain import relevance
+    from ..models import finetune
+    from ..profiles import TRUNK_SOURCES
+    from . import load_faces
+
+    # Figure 7ab: its targets' maps by the first-seed identity model of each side
+    front = load_faces(results.faces, profile).frontal()
+    trials, sides = pd.read_csv(results.rank2 / "trials.csv"), pd.read_csv(results.rank2 / "sides.csv", index_col="target")
+    targets = [int(t) for t in rank2_examples(trials, sides).target]
+    rows = [{int(identity): i for i, identity in enumerate(front.identity)}[t] for t in targets]
+    models = [finetune.ModelKey(s, "identity", profile.finetune["seeds"][0]).name for s in TRUNK_SOURCES]
+    maps = [relevance.normalise(load_npz(results.model(name) / "arrays.npz")["maps"])[rows] for name in models]
+    arrays = {"rank2_targets": np.array(targets, dtype=np.int64), "rank2_maps": np.stack(maps)}
+    inputs = {"faces": results.faces, "trials": results.rank2 / "trials.csv", "sides": results.rank2 / "sides.csv",
+              **{f"maps_{name}": results.model(name) / "arrays.npz" for name in models}}
+    return arrays, {}, inputs, {}
+
+
 def _attributes(profile, results: Results) -> tuple[dict, dict, dict, dict]:
     from ..data import datasets
     from ..profiles import TRUNK_SOURCES
@@ -218,7 +292,7 @@ def _attributes(profile, results: Results) -> tuple[dict, dict, dict, dict]:
     return arrays, {}, inputs, {"probe_faces": {**faces, "size": int(data.image_size[0])}, "mean_faces_n": MEAN_FACES_N}
 
 
-_MAKERS = {"maps": _maps, "sanity": _sanity, "planted": _planted, "attributes": _attributes}
+_MAKERS = {"maps": _maps, "sanity": _sanity, "planted": _planted, "attributes": _attributes, "rank2": _rank2}
 
 
 def run(profile, *, kind: str, out: str | os.PathLike | None = None) -> dict:
