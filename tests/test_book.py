@@ -373,6 +373,23 @@ def test_with_its_cache_the_pipeline_runs_no_expensive_job_and_the_book_shows_th
     assert differs == {"rep_restored": (f"'0 of {n}'", f"'{n} of {n}'"), "rep_model_pages": ("'0 of 20'", "'20 of 20'")}
 
 
+def test_a_result_made_by_other_code_than_the_checkouts_is_not_stored(smoke_book, tmp_path, monkeypatch):
+    """A digest left from before its stage's code changed (Snakemake reruns on changed
+    inputs, not on changed package code) would make an entry no checkout can restore."""
+    from facelrp import cache
+    from facelrp.artifacts import Results
+    from facelrp.profiles import load_profile
+
+    monkeypatch.setenv("FACELRP_CACHE", str(tmp_path / "cache"))
+    hashed = cache.code_hash
+    monkeypatch.setattr(cache, "code_hash", lambda stage, commit=None: "0" * 64 if stage == "digest" else hashed(stage, commit))
+    profile = load_profile("smoke")
+    with pytest.raises(cache.CacheError, match=r"digests/sanity\.json: made by other code or settings than this "
+                                               r"checkout's \(the code of stage digest changed\), so job digest-sanity"):
+        cache.store(profile, Results(profile, ROOT / "results"), jobs=["rank2", "digest-sanity"])
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.*"))  # nothing stored
+
+
 def test_after_a_run_without_the_cache_the_cache_changes_nothing(smoke_cache):
     # `make reproduce` then `make book`: the fresh results stay, nothing is restored over them
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

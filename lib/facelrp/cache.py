@@ -277,12 +277,22 @@ def store(profile, results: Results, jobs: list[str] | None = None, *, progress=
     manifest = load_manifest(profile.name)
     folder = cache_dir(profile.name)
     wanted = [j for j in cached_jobs(profile, results) if jobs is None or j.name in jobs]
-    for job in (progress(wanted) if progress else wanted):
+    nodes = {}
+    for job in wanted:  # every job checked before any file is copied: no half-updated cache
         missing = [p for p in job.keep if not p.is_file()]
         if missing:
             raise CacheError(f"{missing[0]}: missing, so job {job.name} cannot be stored; run the pipeline first "
                              f"(`make pipeline PROFILE={profile.name}`)")
-        node = lineage(job.record)
+        nodes[job.name] = lineage(job.record)
+        # an entry keyed by the code that made it, which this checkout no longer has, would be
+        # stored only to be refused on every restore
+        why: list[str] = []
+        if lineage_key(nodes[job.name], profile, now=True, why=why) != lineage_key(nodes[job.name], profile):
+            raise CacheError(f"{job.record}: made by other code or settings than this checkout's "
+                             f"({'; '.join(sorted(set(why))) or 'an input stage changed'}), so job {job.name} cannot be "
+                             f"stored; rerun it (`make pipeline PROFILE={profile.name}` after removing its outputs)")
+    for job in (progress(wanted) if progress else wanted):
+        node = nodes[job.name]
         for relative in manifest.entries[job.name].files if job.name in manifest.entries else ():
             (folder / relative).unlink(missing_ok=True)  # the job's earlier files, some may be gone now
         files = {}
