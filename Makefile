@@ -2,6 +2,12 @@
 PROFILE ?= demo
 # use: restore the expensive jobs from cache/<profile>/ where their key matches; off: run them
 CACHE ?= use
+# 1: the pipeline's jobs fork from one process that imported TensorFlow and the package once
+# (facelrp.warm); worth it where jobs are short (smoke: the tests use it), noise at demo size
+WARM ?= 0
+ifeq ($(WARM),1)
+WARM_RUN := python -m facelrp warm --
+endif
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -27,7 +33,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 pipeline: $(STAMP)
-	snakemake -s workflow/Snakefile --cores 2 --rerun-incomplete --config profile=$(PROFILE) cache=$(CACHE)
+	$(WARM_RUN) snakemake -s workflow/Snakefile --cores 2 --rerun-incomplete --config profile=$(PROFILE) cache=$(CACHE)
 
 # The whole pipeline from nothing, the cache off (resumable: the same command goes on after an
 # interrupt), then every fresh result compared with the shipped cache, one line per job.

@@ -1,9 +1,59 @@
-"""Shared fixtures: small data made in code, never downloaded."""
+"""Shared fixtures: small data made in code, never downloaded; and the smoke book, built
+in the background while the other tests run."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from facelrp.data import datasets, faces
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "results" / "smoke"
+_BUILD = pytest.StashKey[subprocess.Popen]()
+
+
+def _start_smoke_book() -> subprocess.Popen:
+    """`make book PROFILE=smoke WARM=1` from nothing, in the background, its output in
+    results/smoke-book.log (the jobs fork from one warm process: facelrp.warm)."""
+    shutil.rmtree(SMOKE, ignore_errors=True)
+    log = ROOT / "results" / "smoke-book.log"
+    log.parent.mkdir(exist_ok=True)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    with open(log, "w") as out:
+        return subprocess.Popen(["make", "book", "PROFILE=smoke", "WARM=1"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The end-to-end tests (tests/test_book.py) last, and the smoke book they read started
+    now: the build keeps both cores busy while the other tests run beside it."""
+    book = [item for item in items if item.nodeid.split("::")[0].endswith("test_book.py")]
+    items[:] = [item for item in items if item not in book] + book
+    if not config.option.collectonly and any("smoke_book" in getattr(item, "fixturenames", ()) for item in book):
+        config.stash[_BUILD] = _start_smoke_book()
+
+
+def pytest_unconfigure(config):
+    build = config.stash.get(_BUILD, None)
+    if build is not None and build.poll() is None:  # the session ended early (Ctrl-C, -x)
+        os.killpg(build.pid, signal.SIGTERM)
+        build.wait()
+
+
+@pytest.fixture(scope="session")
+def smoke_book(request):
+    """The smoke profile's book made from nothing (results/smoke/, its HTML under _build/)."""
+    build = request.config.stash.get(_BUILD, None) or _start_smoke_book()
+    build.wait()
+    log = ROOT / "results" / "smoke-book.log"
+    assert build.returncode == 0, log.read_text()[-6000:]
+    return SMOKE / "_build" / "html"
 
 
 @pytest.fixture(scope="session")

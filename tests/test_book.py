@@ -15,15 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "results" / "smoke"
 
 
-@pytest.fixture(scope="module")
-def smoke_book():
-    shutil.rmtree(SMOKE, ignore_errors=True)
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    run = subprocess.run(["make", "book", "PROFILE=smoke"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return SMOKE / "_build" / "html"
-
-
 def test_pages_executed_without_errors(smoke_book):
     for page in (SMOKE / "book").glob("*.ipynb"):
         notebook = json.loads(page.read_text())
@@ -358,8 +349,8 @@ def test_with_its_cache_the_pipeline_runs_no_expensive_job_and_the_book_shows_th
     # the cheap jobs run (the faces; the trunks are made already), then the pages: nothing else
     assert {rule: n for rule, n in jobs.items() if rule not in restores} == {
         "faces": 1, "gate_faces": 1, "page": 14, "all": 1}
-    run = subprocess.run(["snakemake", "-s", "workflow/Snakefile", "--cores", "2", "--config", "profile=smoke",
-                          "cache=use"], cwd=ROOT, env=env, capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "facelrp", "warm", "--", "snakemake", "-s", "workflow/Snakefile", "--cores",
+                          "2", "--config", "profile=smoke", "cache=use"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     # the big outputs the cache leaves out are not there, so no page read them
     assert not list((results / "smoke").rglob("arrays.npz")) and not (results / "smoke" / "methods" / "epsilon.npz").exists()

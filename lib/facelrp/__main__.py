@@ -52,6 +52,16 @@ def _execute_page(args) -> str:
     return "executed"
 
 
+def _warm(args) -> str:
+    from .warm import run_with_server
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    code = run_with_server(command)
+    if code:
+        raise SystemExit(code)
+    return "done"
+
+
 def _book_toc(args) -> str:
     from .book.pages import write_toc
 
@@ -196,6 +206,8 @@ _COMMANDS = {
         ("--cwd", {"default": ".", "help": "working directory of the kernel (the project folder)"}),
         ("--param", {"action": "append", "default": [], "help": "papermill parameter name=value (repeatable)"}),
         ("--title", {"default": None, "help": "page title, may use the parameters: 'Model {source}-{task}'"})]),
+    "warm": (_warm, "run a command (e.g. snakemake) whose jobs fork from one warm process (facelrp.warm)", [
+        ("command", {"nargs": argparse.REMAINDER, "help": "the command, after --"})]),
     "book-toc": (_book_toc, "write a profile's _toc.yml (non-demo builds)", [
         ("--out", {"required": True}), ("--root", {"default": ".", "help": "folder holding the demo _toc.yml"})]),
     "book-values": (_book_values, "the text values a profile's executed pages glue into the book (JSON)", [
@@ -214,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
     commands = main_parser.add_subparsers(dest="stage", required=True)
     for name, (function, help_text, arguments) in _COMMANDS.items():
         command = commands.add_parser(name, help=help_text)
-        if name not in ("check-book", "book-values"):
+        if name not in ("check-book", "book-values", "warm"):
             command.add_argument("--profile", default="demo", help=f"a profile of the settings file: {', '.join(PROFILE_NAMES)} "
                                  "or one of your own (FACELRP_PROFILES)")
         for flag, options in arguments:
@@ -239,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     command_line = parser()
     args = command_line.parse_args(argv)
     _choose_kernels(args.stage)
+    if args.run is _stage:  # under `python -m facelrp warm`: fork from the warm server (facelrp.warm)
+        from .warm import delegate
+
+        code = delegate("cli", sys.argv[1:] if argv is None else list(argv))
+        if code is not None:
+            return code
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         message = args.run(args)

@@ -10,6 +10,8 @@ import jupytext
 import nbformat
 import papermill
 
+from .. import warm
+
 __all__ = ["execute_page", "write_toc", "glued_values", "PageError"]
 
 
@@ -47,10 +49,13 @@ def execute_page(
         unexecuted = Path(scratch) / "in.ipynb"
         executed = Path(scratch) / "out.ipynb"
         nbformat.write(notebook, unexecuted)
+        # under `python -m facelrp warm` the kernel forks from the warm server (facelrp.warm)
+        kernel = warm.KERNEL if os.environ.get(warm.ENV) else "python3"
         papermill.execute_notebook(
-            str(unexecuted), str(executed), parameters=parameters, cwd=str(cwd), progress_bar=False, kernel_name="python3"
+            str(unexecuted), str(executed), parameters=parameters, cwd=str(cwd), progress_bar=False, kernel_name=kernel
         )
         result = nbformat.read(executed, as_version=4)
+        result.metadata["kernelspec"] = notebook.metadata["kernelspec"]  # the page says python3, however it ran
         for cell in result.cells:
             tags = cell.metadata.setdefault("tags", [])
             if "injected-parameters" in tags:
