@@ -47,6 +47,11 @@ def test_every_artifact_record_says_how_it_was_made(smoke_book):
 VOLATILE = re.compile(r"seconds|minutes|hours|_peak$|rep_scale|rep_cache_made")
 
 
+def steady(values: dict[str, str]) -> dict[str, str]:
+    """Glued values without the volatile ones (timings, peaks, when the cache was made)."""
+    return {k: v for k, v in values.items() if not VOLATILE.search(k.split("::")[1])}
+
+
 def test_the_smoke_books_numbers_are_those_of_the_snapshot(smoke_book):
     """Every value the smoke book glues into its text (numbers, verdicts, figure shapes) as
     the snapshot of this kind of CPU says (tests/data/smoke-glued-<vector ISA>.json): the
@@ -57,9 +62,6 @@ def test_the_smoke_books_numbers_are_those_of_the_snapshot(smoke_book):
     "from facelrp.artifacts import vector_isa; print(vector_isa())").json` and say why in the commit."""
     from facelrp.artifacts import vector_isa
     from facelrp.book.pages import glued_values
-
-    def steady(values):
-        return {k: v for k, v in values.items() if not VOLATILE.search(k.split("::")[1])}
 
     snapshot = ROOT / "tests" / "data" / f"smoke-glued-{vector_isa()}.json"
     if not snapshot.is_file():
@@ -355,9 +357,8 @@ def test_with_its_cache_the_pipeline_runs_no_expensive_job_and_the_book_shows_th
     # the big outputs the cache leaves out are not there, so no page read them
     assert not list((results / "smoke").rglob("arrays.npz")) and not (results / "smoke" / "methods" / "epsilon.npz").exists()
     # the reproducing page counts what came from the cache; every other value is the full run's
-    restored = {k: v for k, v in glued_values(results / "smoke" / "book").items()
-                if not VOLATILE.search(k.split("::")[1])}
-    full = {k: v for k, v in glued_values(SMOKE / "book").items() if not VOLATILE.search(k.split("::")[1])}
+    restored = steady(glued_values(results / "smoke" / "book"))
+    full = steady(glued_values(SMOKE / "book"))
     differs = {k.split("::")[1]: (full.get(k), restored.get(k)) for k in set(full) | set(restored)
                if full.get(k) != restored.get(k)}
     n = len(smoke_cache.entries)
