@@ -59,6 +59,8 @@ PRELOAD = ("numpy", "scipy.stats", "scipy.ndimage", "pandas", "sklearn.linear_mo
 #: from its `threads`) are read at import too, but can be set again at run time: a forked
 #: job sets them from its own environment (`_limit_threads`).
 IMPORT_TIME_ENV = ("TF_ENABLE_ONEDNN_OPTS", "PYTHONHASHSEED")
+# the thread-pool kinds threadpoolctl sizes -> the environment variables a process reads for them
+_THREAD_ENV = {"blas": ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"), "openmp": ("OMP_NUM_THREADS",)}
 _HEADER = struct.Struct("!Q")
 _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
@@ -83,9 +85,6 @@ def _run_job(kind: str, args: list[str]) -> int:
     sys.argv = ["python -m facelrp", *args]
     runpy.run_module("facelrp", run_name="__main__", alter_sys=True)  # as `python -m facelrp` runs it: exits
     return 0
-
-
-_THREAD_ENV = {"blas": ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"), "openmp": ("OMP_NUM_THREADS",)}
 
 
 def _thread_defaults() -> dict[str, int]:
