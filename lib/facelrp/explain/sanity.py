@@ -70,8 +70,8 @@ def reinitialise(model, names: list[str], *, seed: int = 0) -> None:
 
 def randomised_model(path, step: str | None, *, seed: int = 0):
     """The model saved at `path` (.h5) with the cascade applied down to `step` (None: as
-    saved). Clears the Keras session first: every analyzer adds to TensorFlow's graph, and
-    a fresh graph per step keeps a long cascade from slowing down."""
+    saved). Clears the Keras session first: every model and analyzer adds to TensorFlow's
+    graph, and a fresh graph per model keeps a long run from slowing down."""
     from tensorflow import keras
 
     keras.backend.clear_session()
@@ -82,18 +82,24 @@ def randomised_model(path, step: str | None, *, seed: int = 0):
 
 
 def cascading_maps(path, x: np.ndarray, classes: np.ndarray, *, method: str = "composite", seed: int = 0,
-                   progress: bool = True):
+                   original: bool = False, progress: bool = True):
     """Yield (step, maps) for every step of `CASCADE`, each on the saved model re-initialised
-    down to that step. The explained class of every face stays the one given (the
-    original model's prediction), as in Adebayo et al."""
+    down to that step; first (``None``, the saved model's maps) if `original`. The explained
+    class of every face stays the one given (the original model's prediction), as in
+    Adebayo et al. The model is loaded and its analyzer built once, and the cascade
+    re-initialises the model's layers in place, one step's layers at a time
+    (`analyzers.Explainer` follows the weights; `reinitialise` draws the same weights
+    whether a step is reached at once or step by step)."""
     from tqdm.auto import tqdm
 
-    from . import relevance
+    from .analyzers import Explainer
 
+    explainer = Explainer(randomised_model(path, None), method)
+    if original:
+        yield None, explainer.maps(x, classes)
     for step in tqdm(list(CASCADE), desc=f"cascade ({method})", disable=not progress):
-        model = randomised_model(path, step, seed=seed)
-        maps, _ = relevance.relevance_maps(model, x, classes, method=method)
-        yield step, maps
+        reinitialise(explainer.model, CASCADE[step], seed=seed)
+        yield step, explainer.maps(x, classes)
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
@@ -159,39 +165,41 @@ def sanity_checks(path, x: np.ndarray, classes: np.ndarray, *, methods=("composi
     the maps of face `example`, original first, ``randomised`` (methods, faces, h, w): every
     face's maps from the fully re-initialised model (the cascade's last step, a model that
     learnt nothing), and ``steps``, ``metrics``, ``methods``,
-    ``seconds`` per method, ``shuffled_accuracy`` (train accuracy of the shuffled fit).
+    ``seconds`` per method (and of the shuffled-label fit with its maps, under
+    ``shuffled labels``), ``shuffled_accuracy`` (train accuracy of the shuffled fit).
     `originals` (method -> maps of the saved model for `classes`) skips recomputing maps
     the pipeline already has (the model notebook's composite maps).
     """
     import time
 
-    from . import relevance
+    from .analyzers import Explainer
 
     steps = list(CASCADE) + (["shuffled labels"] if shuffled is not None else [])
     similarity = np.full((len(methods), len(steps), len(METRICS), len(x)), np.nan)
     examples = np.zeros((len(methods), 1 + len(steps), *x.shape[1:3]), dtype=np.float32)
     randomised = np.zeros((len(methods), *x.shape[:3]), dtype=np.float32)
-    seconds, shuffled_accuracy = {}, None
+    seconds, shuffled_accuracy, shuffled_maps = {}, None, {}
+    if shuffled is not None:  # one fit for all methods (it does not depend on the method)
+        start = time.perf_counter()
+        model, history = shuffled_readout_model(path, **shuffled, seed=seed)
+        shuffled_accuracy = history["train_accuracy"]
+        shuffled_maps = {method: Explainer(model, method).maps(x, classes) for method in methods}
+        seconds["shuffled labels"] = round(time.perf_counter() - start, 1)
     for m, method in enumerate(methods):
         start = time.perf_counter()
-        if originals and method in originals:
-            original = np.asarray(originals[method])
-        else:
-            original, _ = relevance.relevance_maps(randomised_model(path, None), x, classes, method=method)
+        given = originals is not None and method in originals
+        cascade = cascading_maps(path, x, classes, method=method, seed=seed, original=not given, progress=progress)
+        original = np.asarray(originals[method]) if given else next(cascade)[1]
         examples[m, 0] = original[example]
-        new_maps = cascading_maps(path, x, classes, method=method, seed=seed, progress=progress)
-        for k, (_, maps) in enumerate(new_maps):
+        for k, (_, maps) in enumerate(cascade):
             sims = map_similarity(original, maps)
             similarity[m, k] = [sims[name] for name in METRICS]
             examples[m, 1 + k] = maps[example]
         randomised[m] = maps  # the last cascade step: every layer re-initialised
         if shuffled is not None:
-            model, history = shuffled_readout_model(path, **shuffled, seed=seed)
-            shuffled_accuracy = history["train_accuracy"]
-            maps, _ = relevance.relevance_maps(model, x, classes, method=method)
-            sims = map_similarity(original, maps)
+            sims = map_similarity(original, shuffled_maps[method])
             similarity[m, -1] = [sims[name] for name in METRICS]
-            examples[m, -1] = maps[example]
+            examples[m, -1] = shuffled_maps[method][example]
         seconds[method] = round(time.perf_counter() - start, 1)
     return {"similarity": similarity, "examples": examples, "randomised": randomised, "steps": steps, "metrics": list(METRICS),
             "methods": list(methods), "seconds": seconds, "shuffled_accuracy": shuffled_accuracy}

@@ -32,7 +32,7 @@ from ..store import load_npz, save_artifact, save_csv
 
 __all__ = ["KINDS", "run", "summary", "load", "load_table", "sanity_checks", "probes", "maps_shown", "shown_maps",
            "first_seed_maps", "figure4a_faces", "sanity_example", "mean_faces", "MEAN_FACES_N", "EXAMPLE_FACE",
-           "example_maps", "rank2_examples", "rank2_example_maps", "method_maps"]
+           "example_maps", "rank2_examples", "rank2_example_maps", "rank2_models", "method_maps"]
 
 #: The digests, in pipeline order (their tables: `facelrp.pipeline.DIGEST_TABLES`).
 KINDS = DIGESTS
@@ -122,6 +122,13 @@ def example_maps(maps: dict) -> dict[str, np.ndarray]:
     normalised: the masking figures order its pixels as the masking stage does), from the
     maps digest's arrays `maps`."""
     return {str(name): maps["example_maps"][m] for m, name in enumerate(maps["names"])}
+
+
+def rank2_models(profile) -> dict[str, str]:
+    """Trunk source -> the model whose maps Figure 7ab draws: the first-seed identity model."""
+    from ..models import finetune
+
+    return {key.source: key.name for key in finetune.first_seed_keys(profile) if key.task == "identity"}
 
 
 def rank2_examples(trials, sides, n: int = RANK2_EXAMPLES):
@@ -254,16 +261,15 @@ def _rank2(profile, results: Results) -> tuple[dict, dict, dict, dict]:
     import pandas as pd
 
     from ..explain import relevance
-    from ..models import finetune
-    from ..profiles import TRUNK_SOURCES
     from . import load_faces
 
     # Figure 7ab: its targets' maps by the first-seed identity model of each side
     front = load_faces(results.faces, profile).frontal()
     trials, sides = pd.read_csv(results.rank2 / "trials.csv"), pd.read_csv(results.rank2 / "sides.csv", index_col="target")
     targets = [int(t) for t in rank2_examples(trials, sides).target]
-    rows = [{int(identity): i for i, identity in enumerate(front.identity)}[t] for t in targets]
-    models = [finetune.ModelKey(s, "identity", profile.finetune["seeds"][0]).name for s in TRUNK_SOURCES]
+    row_of = {int(identity): i for i, identity in enumerate(front.identity)}
+    rows = [row_of[t] for t in targets]
+    models = list(rank2_models(profile).values())
     maps = [relevance.normalise(load_npz(results.model(name) / "arrays.npz")["maps"])[rows] for name in models]
     arrays = {"rank2_targets": np.array(targets, dtype=np.int64), "rank2_maps": np.stack(maps)}
     inputs = {"faces": results.faces, "trials": results.rank2 / "trials.csv", "sides": results.rank2 / "sides.csv",

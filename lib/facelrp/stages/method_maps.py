@@ -11,7 +11,7 @@ import numpy as np
 from .. import store
 from ..artifacts import Results, provenance
 from ..data import datasets
-from ..explain import relevance
+from ..explain import analyzers, relevance
 from ..models import finetune
 from . import load_faces
 
@@ -40,8 +40,8 @@ def run(profile, method: str, *, faces: str | os.PathLike | None = None, out: st
     else:
         classes = [finetune.load_run(folder)[0]["classes"] for folder in folders]
         x = datasets.caffe_preprocess(front.images)
-        maps, seconds = relevance.maps_of_models([f / "model.h5" for f in folders], x, classes, method=method,
-                                                 progress=progress)
+        maps, seconds = analyzers.maps_of_models([f / "model.h5" for f in folders], x, classes, method=method,
+                                                progress=progress)
         inputs.update({f"model_{key.name}": folder / "model.h5" for key, folder in zip(keys, folders)})
     record = {
         "profile": profile.name, "method": method,
