@@ -15,6 +15,8 @@ from facelrp.data import datasets, faces
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "results" / "smoke"
+#: Where the background build of the smoke book writes its output.
+BOOK_LOG = ROOT / "results" / "smoke-book.log"
 _BUILD = pytest.StashKey[subprocess.Popen]()
 
 
@@ -22,10 +24,9 @@ def _start_smoke_book() -> subprocess.Popen:
     """`make book PROFILE=smoke WARM=1` from nothing, in the background, its output in
     results/smoke-book.log (the jobs fork from one warm process: facelrp.warm)."""
     shutil.rmtree(SMOKE, ignore_errors=True)
-    log = ROOT / "results" / "smoke-book.log"
-    log.parent.mkdir(exist_ok=True)
+    BOOK_LOG.parent.mkdir(exist_ok=True)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    with open(log, "w") as out:
+    with open(BOOK_LOG, "w") as out:
         return subprocess.Popen(["make", "book", "PROFILE=smoke", "WARM=1"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -51,8 +52,7 @@ def smoke_book(request):
     """The smoke profile's book made from nothing (results/smoke/, its HTML under _build/)."""
     build = request.config.stash.get(_BUILD, None) or _start_smoke_book()
     build.wait()
-    log = ROOT / "results" / "smoke-book.log"
-    assert build.returncode == 0, log.read_text()[-6000:]
+    assert build.returncode == 0, BOOK_LOG.read_text()[-6000:]
     return SMOKE / "_build" / "html"
 
 

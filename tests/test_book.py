@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SMOKE = ROOT / "results" / "smoke"
+from conftest import ROOT, SMOKE
 
 
 def test_pages_executed_without_errors(smoke_book):
@@ -42,14 +40,6 @@ def test_every_artifact_record_says_how_it_was_made(smoke_book):
     assert len(masking["inputs"]) == 1 + 2 + 2 * 20 + 4
 
 
-# Glued values that measure the machine (times, memory, and rates derived from them) rather
-# than the computation: they differ between any two runs, so the snapshot leaves them out.
-VOLATILE = re.compile(r"seconds|minutes|hours|_peak$|rep_scale|rep_cache_made")
-
-
-def steady(values: dict[str, str]) -> dict[str, str]:
-    """Glued values without the volatile ones (timings, peaks, when the cache was made)."""
-    return {k: v for k, v in values.items() if not VOLATILE.search(k.split("::")[1])}
 
 
 def test_the_smoke_books_numbers_are_those_of_the_snapshot(smoke_book):
@@ -61,7 +51,7 @@ def test_the_smoke_books_numbers_are_those_of_the_snapshot(smoke_book):
     `python -m facelrp book-values --book results/smoke/book --out tests/data/smoke-glued-$(python -c
     "from facelrp.artifacts import vector_isa; print(vector_isa())").json` and say why in the commit."""
     from facelrp.artifacts import vector_isa
-    from facelrp.book.pages import glued_values
+    from facelrp.book.pages import glued_values, steady
 
     snapshot = ROOT / "tests" / "data" / f"smoke-glued-{vector_isa()}.json"
     if not snapshot.is_file():
@@ -340,7 +330,7 @@ def test_restore_checks_every_file_and_the_live_inputs_it_was_made_from(use_smok
 def test_with_its_cache_the_pipeline_runs_no_expensive_job_and_the_book_shows_the_same_numbers(smoke_cache, tmp_path):
     """What a fresh clone gets: only the cache and the cheap jobs, and every page executed
     from them, with every glued value the same as the book made from nothing."""
-    from facelrp.book.pages import glued_values
+    from facelrp.book.pages import glued_values, steady
 
     results = tmp_path / "results"
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -661,13 +651,18 @@ def test_browser_check_passes_the_smoke_book_and_catches_what_a_reader_would_see
         "</article>", '<a href="nowhere.html">x</a><a href="masking.html#no-such-anchor">y</a>'
         '<div class="output traceback">Traceback (most recent call last)</div>'
         '<div class="output stderr"><pre>I tensorflow/core/util/port.cc:111] oneDNN</pre></div></article>', 1))
-    found = {r.page.rsplit("/", 1)[-1]: r for r in check_book(broken)}
+    # the second pass opens the pages it broke, and one it left alone
+    found = {r.page.rsplit("/", 1)[-1]: r for r in check_book(broken, pages=[
+        f"results/smoke/book/{name}.html" for name in ("masking", "relevance", "dataset")])}
+    assert sorted(found) == ["dataset.html", "masking.html", "relevance.html"]
     assert found["masking.html"].broken_images and found["masking.html"].empty_figures
     assert sorted(found["relevance.html"].broken_links) == [
         "results/smoke/book/masking.html#no-such-anchor", "results/smoke/book/nowhere.html"]
     assert found["relevance.html"].error_cells
     assert found["relevance.html"].log_output == ["I tensorflow/core/util/port.cc:111] oneDNN"]
     assert found["dataset.html"].ok
+    with pytest.raises(FileNotFoundError, match=r"html: no page results/smoke/book/nowhere.html in this book"):
+        check_book(broken, pages=["results/smoke/book/nowhere.html"])
 
 
 def test_summary_page_puts_every_paper_statistic_beside_this_run(smoke_book):

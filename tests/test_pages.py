@@ -35,3 +35,12 @@ def test_the_check_catches_a_page_that_computes(tmp_path):
     code = "\n".join(CELL.findall(page))
     hits = {what for line in code.splitlines() for pattern, what in FORBIDDEN.items() if re.search(pattern, line)}
     assert len(hits) == 3
+
+
+def test_steady_leaves_out_the_values_that_measure_the_machine_or_the_build():
+    from facelrp.book.pages import steady
+
+    values = {"masking.ipynb::auc": "0.81", "masking.ipynb::masking_seconds": "12.0", "trunks.ipynb::rss_peak": "2.1",
+              "reproducing.ipynb::rep_cache_made": "'2026-12-03'", "reproducing.ipynb::rep_restored": "'3 of 61'"}
+    assert steady(values) == {"masking.ipynb::auc": "0.81", "reproducing.ipynb::rep_restored": "'3 of 61'"}
+    assert steady(values, also=("rep_restored",)) == {"masking.ipynb::auc": "0.81"}

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 
 import h5py
 import numpy as np
@@ -242,15 +243,30 @@ def test_trunks_must_be_h5(tmp_path):
         vgg.save_trunk(vgg.build_vgg16(TINY), tmp_path / "t.keras", {})
 
 
-def test_smoke_pretraining_is_deterministic_and_exports_plain_layers():
+def _pretraining_data():
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (48, 32, 32), dtype=np.uint8)
-    labels = np.repeat(np.arange(4), 12)
-    runs = [pretrain.pretrain_trunk(images, labels, TINY, epochs=1, batch_size=16, seed=0, progress=False) for _ in range(2)]
-    (trunk, record), (trunk2, _) = runs
+    return rng.integers(0, 256, (48, 32, 32), dtype=np.uint8), np.repeat(np.arange(4), 12)
+
+
+@pytest.fixture(scope="module")
+def plain_run(tmp_path_factory):
+    """One plain pretraining epoch (seed 0) with a checkpoint: (trunk, record, its checkpoint
+    folder), shared by the tests that need such a run (each takes seconds of graph tracing)."""
+    images, labels = _pretraining_data()
+    folder = tmp_path_factory.mktemp("plain") / "ckpt"
+    trunk, record = pretrain.pretrain_trunk(images, labels, TINY, epochs=1, batch_size=16, seed=0, progress=False,
+                                            checkpoint=folder)
+    return trunk, record, folder
+
+
+def test_smoke_pretraining_is_deterministic_and_exports_plain_layers(plain_run):
+    images, labels = _pretraining_data()
+    trunk, record, _ = plain_run
+    trunk2, _ = pretrain.pretrain_trunk(images, labels, TINY, epochs=1, batch_size=16, seed=0, progress=False)
     assert trunk.output_shape == (None, TINY.fc_width)
     assert {layer.__class__.__name__ for layer in trunk.layers} == {"InputLayer", "Conv2D", "MaxPooling2D", "Flatten", "Dense"}
     assert 0.0 <= record["holdout_accuracy"] <= 1.0 and record["n_holdout"] == 5
+    # the same weights again, and with or without a checkpoint
     for a, b in zip(trunk.get_weights(), trunk2.get_weights()):
         assert np.array_equal(a, b)
 
@@ -296,12 +312,10 @@ def test_batchnorm_recalibration_sets_the_statistics_of_the_final_weights():
     assert np.allclose(fc2_bn.moving_variance.numpy(), before_fc2_bn.var(axis=0), rtol=0.02)
 
 
-def test_regularised_pretraining_is_deterministic_and_differs_from_plain():
+def test_regularised_pretraining_is_deterministic_and_differs_from_plain(plain_run):
     """Augmentation and weight decay each change the training, stay seeded, and leave the
     exported trunk free of the random layers."""
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (48, 32, 32), dtype=np.uint8)
-    labels = np.repeat(np.arange(4), 12)
+    images, labels = _pretraining_data()
 
     def run(**kwargs):
         trunk, record = pretrain.pretrain_trunk(images, labels, TINY, epochs=1, batch_size=16, seed=0,
@@ -310,7 +324,7 @@ def test_regularised_pretraining_is_deterministic_and_differs_from_plain():
 
     (augmented, aug_record, names), (again, _, _) = run(augment=True), run(augment=True)
     decayed, decay_record, _ = run(weight_decay=0.05)
-    plain, plain_record, plain_names = run()
+    plain, plain_record, plain_names = plain_run[0].get_weights(), plain_run[1], [layer.name for layer in plain_run[0].layers]
     assert names == plain_names
     assert "flip" in aug_record["augmentation"] and aug_record["optimizer"].startswith("Adam,")
     assert decay_record["optimizer"].startswith("AdamW") and decay_record["weight_decay"] == 0.05
@@ -326,9 +340,7 @@ class _Killed(Exception):
 
 @pytest.mark.parametrize("kwargs", [{}, {"augment": True}], ids=["plain", "augmented"])
 def test_pretraining_killed_after_an_epoch_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch, kwargs):
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (48, 32, 32), dtype=np.uint8)
-    labels = np.repeat(np.arange(4), 12)
+    images, labels = _pretraining_data()
     settings = dict(epochs=3, batch_size=16, seed=0, progress=False, **kwargs)
     whole, whole_record = pretrain.pretrain_trunk(images, labels, TINY, **settings)
 
@@ -354,12 +366,10 @@ def test_pretraining_killed_after_an_epoch_resumes_to_the_uninterrupted_weights(
     assert sorted({p.name.split(".")[0] for p in folder.glob("epoch-*")}) == ["epoch-003"]
 
 
-def test_a_checkpoint_of_other_settings_or_data_is_refused(tmp_path):
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (48, 32, 32), dtype=np.uint8)
-    labels = np.repeat(np.arange(4), 12)
+def test_a_checkpoint_of_other_settings_or_data_is_refused(tmp_path, plain_run):
+    images, labels = _pretraining_data()
     folder = tmp_path / "ckpt"
-    pretrain.pretrain_trunk(images, labels, TINY, epochs=1, batch_size=16, progress=False, checkpoint=folder)
+    shutil.copytree(plain_run[2], folder)  # a finished one-epoch run's checkpoint
     with pytest.raises(ValueError, match=r"ckpt: a checkpoint of another pretraining \(it differs in epochs, seed\); delete"):
         pretrain.pretrain_trunk(images, labels, TINY, epochs=2, seed=1, batch_size=16, progress=False, checkpoint=folder)
     with pytest.raises(ValueError, match=r"differs in data_sha256\)"):

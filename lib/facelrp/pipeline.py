@@ -22,7 +22,8 @@ from .profiles import TRUNK_SOURCES
 #: Snakefile need not import TensorFlow's modules to know it).
 READING = "frozen-trunk"
 
-__all__ = ["VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs", "LEFT_OUT_READERS"]
+__all__ = ["VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs",
+           "LEFT_OUT_READERS"]
 
 # The same curves with other fills and orders (the robustness chapter): ROAD's noisy
 # linear imputation and a blur in place of the mean colour, and least-relevant-first.

@@ -13,9 +13,10 @@ command starts, and every page's Jupyter kernel (the ``facelrp-warm`` kernel), t
 the server to fork a process for it that takes over its arguments, working folder,
 environment and standard streams; the asker waits, passes on the signals it gets
 (SIGTERM, SIGINT, SIGHUP) and exits with the fork's status. If the asker is killed, the
-server ends the fork. A job whose environment asks for other kernels or thread counts
-than the server imported with (the gated networks run TensorFlow's own kernels, not
-oneDNN's) runs cold, as does every job when no server answers. A forked job makes the
+server ends the fork. A job whose environment asks for other import-time settings than
+the server imported with (other CPU kernels: the gated networks run TensorFlow's own, not
+oneDNN's; another ``PYTHONHASHSEED``) runs cold, as does every job when no server answers;
+the thread counts a job asks for are applied in its fork. A forked job makes the
 same bytes as a cold one (tests/test_warm.py).
 
 Written here because no library does it: `multiprocessing`'s forkserver forks Python
@@ -161,9 +162,8 @@ def serve(path: str | os.PathLike) -> None:
     """Import `PRELOAD`, then fork a job for every request on the Unix socket `path` until
     SIGTERM. The socket appears once the imports are done (it is bound under another name
     and renamed into place)."""
-    import importlib
-
     import gc
+    import importlib
 
     for name in PRELOAD:
         importlib.import_module(name)

@@ -96,12 +96,14 @@ def _serve(root: Path):
     return server
 
 
-def check_book(html: str | os.PathLike, screenshots: str | os.PathLike | None = None, *, width: int = 1280) -> list[PageReport]:
+def check_book(html: str | os.PathLike, screenshots: str | os.PathLike | None = None, *, width: int = 1280,
+               pages: list[str] | None = None) -> list[PageReport]:
     """Open every page of the built book `html` (a ``_build/html`` folder) in Chromium.
 
     Pages are the ``.html`` files below `html` except Sphinx's own (search, genindex,
-    ``_static``). With `screenshots`, a full-page PNG of each page is saved there under
-    the page's path with ``/`` replaced by ``__``.
+    ``_static``), or the `pages` given (paths relative to `html`). With `screenshots`, a
+    full-page PNG of each page is saved there under the page's path with ``/`` replaced
+    by ``__``. Links to anchors are checked against the pages opened.
     """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -110,11 +112,17 @@ def check_book(html: str | os.PathLike, screenshots: str | os.PathLike | None = 
     if not (html / "index.html").is_file():
         raise FileNotFoundError(f"{html}: no index.html; build the book first (make book)")
     browser, driver_path = find_chromium()
-    pages = sorted(
+    chosen, pages = pages, sorted(
         p.relative_to(html).as_posix() for p in html.rglob("*.html")
         if not p.relative_to(html).parts[0].startswith("_") and p.name not in {"search.html", "genindex.html"}
     )
     pages = [p for p in pages if p != "index.html"]  # index.html only redirects to the first page
+    if chosen is not None:
+        missing = sorted(set(chosen) - set(pages))
+        if missing:
+            raise FileNotFoundError(f"{html}: no page {', '.join(missing)} in this book; name pages by their path below "
+                                    f"it, as {pages[0]}")
+        pages = [p for p in pages if p in set(chosen)]
     if screenshots is not None:
         screenshots = Path(screenshots)
         screenshots.mkdir(parents=True, exist_ok=True)

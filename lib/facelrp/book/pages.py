@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -75,6 +76,17 @@ def write_toc(profile: str, out: str | os.PathLike, *, root: str | os.PathLike =
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     return out
+
+
+#: Glued values that measure the machine (times, memory, and rates derived from them) or
+#: the build (when the cache was made) rather than the computation: they differ between
+#: any two builds, so comparisons of two books leave them out (`steady`).
+VOLATILE = re.compile(r"seconds|minutes|hours|_peak$|rep_scale|rep_cache_made")
+
+
+def steady(values: dict[str, str], *, also: tuple[str, ...] = ()) -> dict[str, str]:
+    """`glued_values` without the `VOLATILE` ones and the names in `also`."""
+    return {k: v for k, v in values.items() if not VOLATILE.search(k.split("::")[1]) and k.split("::")[1] not in also}
 
 
 def glued_values(folder: str | os.PathLike) -> dict[str, str]:

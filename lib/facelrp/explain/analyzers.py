@@ -47,7 +47,8 @@ class Explainer:
         maps = np.empty(x.shape[:3], dtype=np.float32)
         for start in range(0, len(x), batch_size):
             stop = start + batch_size
-            maps[start:stop] = np.asarray(self.analyzer.analyze(x[start:stop], neuron_selection=classes[start:stop])).sum(axis=-1)
+            maps[start:stop] = np.asarray(
+                self.analyzer.analyze(x[start:stop], neuron_selection=classes[start:stop])).sum(axis=-1)
         return maps
 
 
