@@ -2,8 +2,9 @@
 of one architecture.
 
 Building an analyzer of a VGG-16 in graph mode costs more than running it on a few dozen
-faces (at 32 px: 1.4-2.6 s to build, 0.1 s to run), and loading a model from ``.h5`` costs
-another second. iNNvestigate's rules read each layer's weights as the layer's graph
+faces (at 32 px, profiled in a smoke sanity job: 1.4 s to build on average, 2.6 s for the
+composite, 0.4 s to run on twelve faces), and loading a model from ``.h5`` costs another
+second. iNNvestigate's rules read each layer's weights as the layer's graph
 variables (they copy numbers only when asked, ``copy_weights=True``, which nothing here
 asks), so one analyzer computes the maps of whatever weights its model holds when it runs:
 layers re-initialised in place (the sanity cascade), or another saved model of the same
