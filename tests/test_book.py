@@ -67,7 +67,7 @@ def test_the_smoke_books_numbers_are_those_of_the_snapshot(smoke_book):
 FIXED_CLAIMS = ("validates the maps and does not depend on the seed", "Masks carry over across tasks, less across",
                 "as it must", "faithful stand-ins", "conclusions are of that kind",
                 "which adds high-frequency noise that these networks never saw",
-                # the sanity section's readings, now chosen by the run (explain.sanity.reading)
+                # the sanity section's readings, now chosen by the run (evaluate.randomisation.reading)
                 "still rank the pixels almost as before", "The signed maps change much more",
                 "This is what <a")
 

@@ -15,8 +15,7 @@ from scipy import stats
 
 from ..models import vgg
 
-__all__ = ["CASCADE", "sanity_checks", "shuffled_readout_model", "cascade_layers", "reinitialise", "randomised_model", "cascading_maps", "map_similarity", "METRICS",
-           "method_label", "cascade_curves", "UNCHANGED", "CHANGED", "reading"]
+__all__ = ["CASCADE", "sanity_checks", "shuffled_readout_model", "cascade_layers", "reinitialise", "randomised_model", "cascading_maps", "map_similarity", "METRICS"]
 
 #: The cascade's steps, from the readout down to the first block; step k re-initialises
 #: the layers of steps 0..k.
@@ -203,82 +202,3 @@ def sanity_checks(path, x: np.ndarray, classes: np.ndarray, *, methods=("composi
         seconds[method] = round(time.perf_counter() - start, 1)
     return {"similarity": similarity, "examples": examples, "randomised": randomised, "steps": steps, "metrics": list(METRICS),
             "methods": list(methods), "seconds": seconds, "shuffled_accuracy": shuffled_accuracy}
-
-
-def method_label(method: str) -> str:
-    """A method's name as the book writes it (``composite`` is the paper's LRP composite)."""
-    return "LRP composite" if method == "composite" else method
-
-
-def cascade_curves(checks: dict) -> dict[str, dict[str, np.ndarray]]:
-    """The cascading-randomisation curves of several models' sanity checks.
-
-    Parameters
-    ----------
-    checks : model key (with ``source`` and ``task``) -> the sanity stage's arrays
-        (``similarity`` (methods, steps, metrics, faces), ``steps``, ``metrics``, ``methods``)
-
-    Returns
-    -------
-    ``"<source> <task>, <method>"`` -> metric -> (cascade steps,) mean similarity over the
-    faces; the data-randomisation step (``shuffled labels``) is left out.
-    """
-    curves = {}
-    for key, arrays in checks.items():
-        steps = [str(s) for s in arrays["steps"] if str(s) != "shuffled labels"]
-        for m, method in enumerate(arrays["methods"]):
-            curves[f"{key.source} {key.task}, {method_label(str(method))}"] = {
-                str(metric): np.nanmean(arrays["similarity"][m, : len(steps), j], axis=-1)
-                for j, metric in enumerate(arrays["metrics"])}
-    return curves
-
-
-#: Spearman correlation of |R| with the original maps at or above which a check leaves the
-#: maps "unchanged", and at or below which it "changed" them (fixed before any run).
-UNCHANGED, CHANGED = 0.7, 0.3
-
-
-def _ranks(value: float) -> str:
-    if value >= UNCHANGED:
-        return "still rank the pixels much as before"
-    if value <= CHANGED:
-        return "no longer rank the pixels alike"
-    return "rank the pixels only partly alike"
-
-
-def reading(composite: float, gradient: float, composite_shuffled: float, gradient_shuffled: float) -> dict[str, str]:
-    """The sanity chapter's sentences, chosen by the run's similarities.
-
-    Parameters
-    ----------
-    composite, gradient : Spearman correlation of |R| with the original maps once every
-        layer is re-initialised (mean over models and faces), per method
-    composite_shuffled, gradient_shuffled : the same for the model fine-tuned on shuffled labels
-
-    Returns
-    -------
-    ``cascade`` (what the full cascade did to each method's maps), ``shuffled`` (what
-    label shuffling did), ``sixt`` (whether the composite behaves as Sixt et al. predicted:
-    |R| barely depending on the later layers) and ``consequence`` (what that means for the
-    masking test).
-    """
-    cascade = (f"the composite's maps {_ranks(composite)} (Spearman correlation of |R| {composite:.2f}, mean of the "
-               f"models), and the gradient's {_ranks(gradient)} ({gradient:.2f})")
-    shuffled = (f"a model fine-tuned on shuffled labels leaves the composite's maps at {composite_shuffled:.2f} "
-                f"and the gradient's at {gradient_shuffled:.2f}")
-    insensitive = composite >= UNCHANGED
-    if insensitive:
-        sixt = "This run's composite maps behave so: they survive the re-initialisation of every layer."
-        consequence = (
-            "The masking test ranks pixels by |R|, so the maps of different models share a large component that "
-            "does not depend on what the models learned, and masks made from them are bound to carry over between "
-            "models to some degree. The paper's findings of generalisation should be read with that component in "
-            "mind; the masking chapter's source of maps from randomised models measures how much of the carry-over "
-            "it alone produces.")
-    else:
-        sixt = (f"This run's composite maps do not behave so: with every layer re-initialised their |R| keeps a "
-                f"Spearman correlation of {composite:.2f} with the original, below the {UNCHANGED} taken here for "
-                f"'unchanged'.")
-        consequence = ("The composite's maps depend on the models' parameters here, so this check gives no reason to "
-                       "discount the masks' carry-over between models.")
-    return {"cascade": cascade, "shuffled": shuffled, "sixt": sixt, "consequence": consequence}
