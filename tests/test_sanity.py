@@ -93,23 +93,23 @@ def test_shuffled_readout_keeps_validation_labels_and_permutes_training_labels(m
 
 
 def test_the_chapter_s_reading_follows_the_similarities():
-    from facelrp.evaluate import randomisation as sanity
+    from facelrp.evaluate import randomisation
 
-    insensitive = sanity.reading(0.93, 0.12, 0.95, 0.2)
+    insensitive = randomisation.reading(0.93, 0.12, 0.95, 0.2)
     assert insensitive["cascade"].startswith("the composite's maps still rank the pixels much as before (Spearman "
                                              "correlation of |R| 0.93")
     assert "the gradient's no longer rank the pixels alike (0.12)" in insensitive["cascade"]
     assert insensitive["sixt"].startswith("This run's composite maps behave so")
     assert "bound to carry over" in insensitive["consequence"]
-    sensitive = sanity.reading(0.2, 0.5, 0.3, 0.4)
+    sensitive = randomisation.reading(0.2, 0.5, 0.3, 0.4)
     assert "the composite's maps no longer rank the pixels alike" in sensitive["cascade"]
     assert "the gradient's rank the pixels only partly alike (0.50)" in sensitive["cascade"]
     assert sensitive["sixt"].startswith("This run's composite maps do not behave so") and "0.20" in sensitive["sixt"]
     assert "no reason to discount" in sensitive["consequence"]
     assert sensitive["shuffled"] == "a model fine-tuned on shuffled labels leaves the composite's maps at 0.30 and the gradient's at 0.40"
     # a value just below a threshold never prints as the threshold itself
-    near = sanity.reading(0.6984, 0.3002, 0.84, 0.59)
+    near = randomisation.reading(0.6984, 0.3002, 0.84, 0.59)
     assert "(Spearman correlation of |R| 0.698, mean of the models)" in near["cascade"]
     assert "the gradient's rank the pixels only partly alike (0.3002)" in near["cascade"]
     assert "keeps a Spearman correlation of 0.698 with the original, below the 0.7" in near["sixt"]
-    assert [sanity.shown(v) for v in (0.7, 0.3, 0.6951, 0.70004, 0.25)] == ["0.70", "0.30", "0.695", "0.70004", "0.25"]
+    assert [randomisation.shown(v) for v in (0.7, 0.3, 0.6951, 0.70004, 0.25)] == ["0.70", "0.30", "0.695", "0.70004", "0.25"]
