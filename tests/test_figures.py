@@ -70,3 +70,19 @@ def test_gate_figures_show_a_cell_per_variant_and_attribute_and_the_chosen_faces
     fig = figures.easy_and_hard(images, gates["aig-0.4"], np.repeat(np.arange(10), 3), n=4)
     titles = [ax.get_title() for ax in fig.axes]
     assert len(titles) == 8 and all(t.startswith("id ") and t.endswith(" blocks") for t in titles)
+
+
+def test_cascade_curves_name_types_by_colour_and_methods_by_style_and_show_every_value():
+    steps = ["readout", "fc2", "block1"]
+    curves = {f"{source} {task}, {method}": {"spearman_abs": np.array([0.9, 0.6, 0.2]),
+                                             "pearson": np.array([0.1, -0.62, 0.0])}
+              for source in ("imagenet", "vggface") for task in ("gender", "identity")
+              for method in ("LRP composite", "gradient")}
+    fig = figures.randomisation_curves(curves, steps, metric_names={"spearman_abs": "Spearman", "pearson": "Pearson"})
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["imagenet gender", "imagenet identity", "vggface gender", "vggface identity", "LRP composite",
+                      "gradient"]
+    first, second = fig.axes
+    assert len(first.get_lines()) == 8 + 1  # every line, and the zero line
+    assert [line.get_linestyle() for line in first.get_lines()[:2]] == ["-", "--"]
+    assert second.get_ylim()[0] <= -0.62  # the lowest value is drawn, not cut off at -0.2

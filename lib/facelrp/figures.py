@@ -661,24 +661,34 @@ def randomisation_curves(curves: dict, steps: list[str], *, metric_names: dict) 
     """Cascading randomisation (Adebayo et al. 2018): similarity of the maps after
     re-initialising the layers from the top down to each step, to the original maps.
 
-    `curves` maps a line label (model type and method) to {metric: (steps,) mean}.
+    `curves` maps a line label (model type and method) to {metric: (steps,) mean}. The
+    legend names the model types by colour and the methods by line style (solid: the LRP
+    composite, dashed: the gradient) rather than every line.
     """
+    from matplotlib.lines import Line2D
+
     metrics = list(metric_names)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.0 * len(metrics), 4.6), sharey=True)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 4.4), sharey=True)
+    types = {}
     for ax, metric in zip(np.atleast_1d(axes), metrics):
         for label, values in curves.items():
             dashed = "gradient" in label
-            colour = next((c for (src, task), c in TYPE_COLOURS.items() if src in label and task in label), "0.3")
-            ax.plot(range(len(steps)), values[metric], marker="o", ms=3, ls="--" if dashed else "-",
-                    color=colour, label=label)
+            kind = next(((src, task) for (src, task) in TYPE_COLOURS if src in label and task in label), None)
+            colour = TYPE_COLOURS.get(kind, "0.3")
+            types[kind] = colour
+            ax.plot(range(len(steps)), values[metric], marker="o", ms=3, ls="--" if dashed else "-", color=colour)
         ax.axhline(0, color="0.6", lw=0.6)
-        ax.set_xticks(range(len(steps)), steps, rotation=70, fontsize=7)
-        ax.set_title(metric_names[metric], fontsize=10)
-        ax.set_ylim(-0.2, 1.05)
-    np.atleast_1d(axes)[0].set_ylabel("similarity to the original maps")
-    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0.16, 1, 1))
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+        ax.set_xticks(range(len(steps)), steps, rotation=60, fontsize=9)
+        ax.set_title(metric_names[metric], fontsize=11)
+    # down to -0.2, or to the lowest value drawn (the signed Pearson correlation can go below)
+    lowest = np.nanmin([np.nanmin(values[m]) for values in curves.values() for m in metrics] + [-0.2])
+    np.atleast_1d(axes)[0].set_ylim(min(-0.2, lowest - 0.05), 1.05)
+    np.atleast_1d(axes)[0].set_ylabel("similarity to the original maps", fontsize=10)
+    handles = [Line2D([], [], color=colour, lw=2, label="other" if kind is None else f"{kind[0]} {kind[1]}")
+               for kind, colour in types.items()]
+    handles += [Line2D([], [], color="0.2", ls=ls, label=name) for ls, name in (("-", "LRP composite"), ("--", "gradient"))]
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=10, frameon=False)
     return fig
 
 
