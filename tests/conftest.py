@@ -21,13 +21,14 @@ _BUILD = pytest.StashKey[subprocess.Popen]()
 
 
 def _start_smoke_book() -> subprocess.Popen:
-    """`make book PROFILE=smoke WARM=1` from nothing, in the background, its output in
-    results/smoke-book.log (the jobs fork from one warm process: facelrp.warm)."""
+    """`make book PROFILE=smoke CACHE=off WARM=1` from nothing (the shipped cache/smoke/
+    is not read: tests/test_snapshot.py builds the book from it), in the background, its
+    output in results/smoke-book.log (the jobs fork from one warm process: facelrp.warm)."""
     shutil.rmtree(SMOKE, ignore_errors=True)
     BOOK_LOG.parent.mkdir(exist_ok=True)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     with open(BOOK_LOG, "w") as out:
-        return subprocess.Popen(["make", "book", "PROFILE=smoke", "WARM=1"], cwd=ROOT, env=env, stdout=out,
+        return subprocess.Popen(["make", "book", "PROFILE=smoke", "CACHE=off", "WARM=1"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 

@@ -26,7 +26,7 @@ def test_every_artifact_record_says_how_it_was_made(smoke_book):
 
     records = [p for p in SMOKE.rglob("*.json") if "_build" not in p.parts and "book" not in p.parts]
     stages = {json.loads(p.read_text())["provenance"]["stage"] for p in records}
-    assert stages == {"render-faces", "pretrain", "features", "depth-probes", "model", "masking", "method-maps", "rank2",
+    assert stages == {"render-faces", "features", "depth-probes", "model", "masking", "method-maps", "rank2",
                       "sanity", "planted", "probe-faces", "probe", "gate-faces", "gates", "frozen-trunk", "digest"}
     code = artifacts.code_version()
     for path in records:
@@ -497,11 +497,24 @@ def test_the_digests_hold_exactly_what_the_pages_computed_from_the_big_outputs(s
     assert "top_activations" not in probes["vggface"] and np.array_equal(probes["vggface"]["vip_hist"], full["vip_hist"])
 
 
-def test_pretraining_leaves_both_trunks_and_no_checkpoint(smoke_book):
-    names = sorted(p.name for p in (SMOKE / "trunks").iterdir())
-    assert names == ["smoke-imagenet.h5", "smoke-imagenet.json", "smoke-vggface.h5", "smoke-vggface.json"]
-    record = json.loads((SMOKE / "trunks" / "smoke-vggface.json").read_text())
+def test_the_smoke_trunks_are_the_shipped_ones_and_their_command_remakes_them(tmp_path):
+    """The smoke profile reads its trunks from weights/ (trained by the pipeline they came out
+    differently on every kind of CPU); the command in their record still makes a trunk,
+    with its record and without a checkpoint left."""
+    from facelrp.profiles import load_profile
+
+    profile = load_profile("smoke")
+    assert profile.trunks["source"] == "shipped" and str(profile.trunk_path("vggface")) == "weights/smoke-vggface.h5"
+    shipped = json.loads((ROOT / "weights" / "smoke-vggface.json").read_text())
+    assert shipped["epochs"] == profile.trunks["pretrain"]["epochs"] and shipped["profile"] == "smoke"
+    out = tmp_path / "smoke-vggface.h5"
+    command = shipped["command"].split()[1:] + ["--out", str(out)]
+    run = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["smoke-vggface.h5", "smoke-vggface.json"]
+    record = json.loads((tmp_path / "smoke-vggface.json").read_text())
     assert len(record["history"]["val_accuracy"]) == record["epochs"] and "resumed_at_epochs" not in record
+    assert record["corpus"] == shipped["corpus"] and record["n_train"] == shipped["n_train"]
     # `python -m facelrp` asked for oneDNN's kernels unless this environment chose
     assert record["onednn"] is (os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").lower() in ("1", "true"))
 
