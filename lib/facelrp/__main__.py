@@ -132,17 +132,48 @@ def _cache(args) -> str:
             states.append(state.split(":")[0])
         return (f"of {len(found)} expensive jobs: {states.count('restored')} restored from the cache, "
                 f"{states.count('kept')} kept as computed here, {states.count('computed')} to compute")
+    return _verify(profile, results, args.out)
+
+
+def _verify(profile, results, out=None) -> str:
+    """`cache-verify`: the book's conclusions from the fresh run against those from the cache,
+    then one line per cached job (bit-equal, equal within rounding, different, not run)."""
+    from tqdm import tqdm
+
+    from . import cache
+    from .artifacts import Results
+    from .evaluate import conclusions
+
+    print(f"The book's conclusions: {results.root} against the cache ({cache.cache_dir(profile.name)})", flush=True)
+    cached = conclusions.draw(profile, Results(profile, cache.cache_dir(profile.name).parent))
+    table = conclusions.compare(cached, conclusions.draw(profile, results))
+    compared = table[table["verdict agrees"].notna()]
+    print(conclusions.text_table(table))
     comparisons = cache.verify(profile, results, progress=lambda entries: tqdm(entries, desc="verifying", unit="job"))
     width = max(len(c.job) for c in comparisons)
-    print(f"{'stage':{width}s}  files  result")
+    print(f"\n{'stage':{width}s}  files  result")
     for c in comparisons:
         print(f"{c.job:{width}s}  {c.files:5d}  {c.result}")
-    bad = [c for c in comparisons if not c.ok]
-    message = (f"{len(comparisons) - len(bad)} of {len(comparisons)} entries agree with the cache "
-               f"(rtol {cache.RTOL:g}, atol {cache.ATOL:g} where bytes differ)")
-    if bad:
-        raise SystemExit(f"cache-verify: {message}; differing: {', '.join(c.job for c in bad)}")
-    return message
+    states = [c.state for c in comparisons]
+    counts = ", ".join(f"{states.count(s)} {s}" for s in (cache.BIT_EQUAL, cache.ROUNDING, cache.DIFFERENT, cache.NOT_RUN)
+                       if states.count(s))
+    verdicts = f"{int(compared['verdict agrees'].sum())} of {len(compared)} verdicts agree"
+    within = compared["within"].dropna()
+    statistics = f"{int(within.sum())} of {len(within)} statistics within the cache's 95 % interval"
+    message = (f"jobs: {counts} (rtol {cache.RTOL:g}, atol {cache.ATOL:g} where bytes differ); "
+               f"conclusions: {verdicts}, {statistics}")
+    verdict = "reproduced" if conclusions.reproduced(table) else "not reproduced"
+    if out is not None:
+        from .artifacts import host
+        from .store import save_json
+
+        save_json(out, {"verdict": verdict, "summary": message, "fresh": str(results.root), "host": host(),
+                        "conclusions": table.to_dict("records"),
+                        "jobs": [{"job": c.job, "rule": c.rule, "files": c.files, "state": c.state, "result": c.result}
+                                 for c in comparisons]})
+    if verdict != "reproduced":
+        raise SystemExit(f"cache-verify: not reproduced: {message}")
+    return f"reproduced: {message}"
 
 
 def _choose_kernels(stage: str) -> None:
@@ -200,7 +231,8 @@ _COMMANDS = {
         "--job", {"action": "append", "default": [], "help": "only this job (repeatable; default: all)"})]),
     "cache-restore": (_cache, "restore one job's results from the cache (the pipeline's restore rules)", [_RESULTS, (
         "--job", {"required": True, "help": "the job's name, e.g. masking or model-vggface-identity-s0"})]),
-    "cache-verify": (_cache, "compare a fresh run's results with the cache: one line per job", [_RESULTS]),
+    "cache-verify": (_cache, "compare a fresh run's results and conclusions with the cache's: one line per job", [
+        _RESULTS, ("--out", {"default": None, "help": "also write the comparison as JSON (the reproducing page reads one)"})]),
     "execute-page": (_execute_page, "execute a MyST notebook page with papermill", [
         ("source", {"help": "the jupytext .md notebook"}), ("--out", {"required": True, "help": "the executed .ipynb"}),
         ("--cwd", {"default": ".", "help": "working directory of the kernel (the project folder)"}),

@@ -16,15 +16,21 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["Results", "provenance", "vector_isa", "check_writable", "file_digest", "file_sha256", "code_version",
+__all__ = ["Results", "MEASURES_THE_MACHINE", "KERNEL_ENV", "host", "provenance", "vector_isa", "check_writable", "file_digest", "file_sha256", "code_version",
            "sources_sha256", "git_commit", "PACKAGE_DIR"]
 
 #: The installed package's folder (its sources enter `code_version`).
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+#: Names of values that measure the machine (times, rates, memory), not the computation:
+#: comparisons of two runs leave them out (`facelrp.cache.verify`, `facelrp.book.pages.steady`).
+MEASURES_THE_MACHINE = re.compile(r"seconds|minutes|hours|per_second|rss|_gib$|_mib$|_peak$")
 
 
 class Results:
@@ -240,6 +246,19 @@ def vector_isa() -> str:
     return "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else platform.machine()
 
 
+#: The environment variables that choose CPU kernels (TensorFlow's oneDNN, its widest
+#: instruction set, OpenBLAS's kernels, NumPy's own SIMD paths): a record says which were set.
+KERNEL_ENV = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")
+
+
+def host() -> dict:
+    """The machine a result was made on: architecture, CPUs, Python, the widest vector
+    instruction set (`vector_isa`) and the kernel-choosing variables of `KERNEL_ENV` that
+    were set. Results differ between kernels (README, "The same numbers on any machine")."""
+    return {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "vector_isa": vector_isa(), "kernel_env": {k: os.environ[k] for k in KERNEL_ENV if k in os.environ}}
+
+
 def _shown(path: Path) -> str:
     """`path` relative to the working directory when inside it (records stay portable)."""
     try:
@@ -298,6 +317,5 @@ def provenance(
         "libraries": versions,
         "inputs": {name: {"path": _shown(Path(p)), "sha256": file_sha256(p)} for name, p in (inputs or {}).items()},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                 "vector_isa": vector_isa()},
+        "host": host(),
     }

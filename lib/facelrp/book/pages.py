@@ -12,8 +12,9 @@ import nbformat
 import papermill
 
 from .. import warm
+from ..artifacts import MEASURES_THE_MACHINE
 
-__all__ = ["execute_page", "write_toc", "glued_values", "PageError"]
+__all__ = ["execute_page", "write_toc", "glued_values", "steady", "differing", "PageError", "RTOL"]
 
 
 class PageError(RuntimeError):
@@ -81,12 +82,41 @@ def write_toc(profile: str, out: str | os.PathLike, *, root: str | os.PathLike =
 #: Glued values that measure the machine (times, memory, and rates derived from them) or
 #: the build (when the cache was made) rather than the computation: they differ between
 #: any two builds, so comparisons of two books leave them out (`steady`).
-VOLATILE = re.compile(r"seconds|minutes|hours|_peak$|rep_scale|rep_cache_made")
+VOLATILE = re.compile(MEASURES_THE_MACHINE.pattern + r"|rep_scale|rep_cache_made")
 
 
 def steady(values: dict[str, str], *, also: tuple[str, ...] = ()) -> dict[str, str]:
     """`glued_values` without the `VOLATILE` ones and the names in `also`."""
     return {k: v for k, v in values.items() if not VOLATILE.search(k.split("::")[1]) and k.split("::")[1] not in also}
+
+
+#: Relative tolerance of `differing` for glued numbers: far above NumPy's rounding (its
+#: AVX-512 and AVX2 code paths give results differing by about 1e-15), far below any
+#: number a change of the computation moves.
+RTOL = 1e-9
+
+
+def differing(expected: dict[str, str], found: dict[str, str], *, rtol: float = RTOL) -> dict[str, tuple]:
+    """The glued values of `expected` that `found` lacks or holds otherwise, as name ->
+    (expected, found or None), and the names only `found` has (-> (None, found)). Texts
+    that read as numbers are equal within `rtol`; other texts must be the same."""
+
+    def number(text):
+        try:
+            return float(text)
+        except (TypeError, ValueError):
+            return None
+
+    out = {}
+    for name in sorted(set(expected) | set(found)):
+        a, b = expected.get(name), found.get(name)
+        if a == b:
+            continue
+        x, y = number(a), number(b)
+        if x is not None and y is not None and (x == y or abs(x - y) <= rtol * max(abs(x), abs(y))):
+            continue
+        out[name] = (a, b)
+    return out
 
 
 def glued_values(folder: str | os.PathLike) -> dict[str, str]:
