@@ -41,7 +41,7 @@ from .profiles import TRUNK_SOURCES
 
 __all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status",
            "restorable", "computed_here", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison",
-           "RTOL", "ATOL", "LIBRARIES"]
+           "RTOL", "ATOL", "LIBRARIES", "UNSTABLE", "states_by_rule"]
 
 #: The libraries whose versions enter every key (their numerics make the results).
 LIBRARIES = ("tensorflow", "innvestigate", "numpy")
@@ -685,3 +685,12 @@ def _record_file(entry: Entry) -> str:
     """The entry's record (the one ``.json`` file beside its data)."""
     records = [f for f in entry.files if f.endswith(".json")]
     return records[-1]
+
+
+def states_by_rule(jobs: list[dict]):
+    """How many jobs of each rule a `verify` report (``cache-verify --out``, its ``jobs``)
+    found in each state: DataFrame indexed by rule, one column per state it saw."""
+    import pandas as pd
+
+    table = pd.DataFrame(jobs).pivot_table(index="rule", columns="state", values="job", aggfunc="count", fill_value=0)
+    return table[[s for s in (BIT_EQUAL, ROUNDING, DIFFERENT, NOT_RUN) if s in table.columns]]

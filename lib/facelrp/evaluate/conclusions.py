@@ -158,7 +158,8 @@ def compare(reference: Conclusions, fresh: Conclusions) -> pd.DataFrame:
     `ACCURACY_SDS` standard deviations of the seeds' accuracies). Columns: ``run``,
     ``result``, ``reference``, ``fresh`` (verdicts; ``fresh`` empty where the fresh run lacks
     the row), ``verdict agrees``, ``reference statistic``, ``fresh statistic``, ``within``
-    (True, False, or None where the row has no statistic or the fresh run no row).
+    (True, False, or None where the row has no statistic, its reference interval does not
+    hold its own estimate, or the fresh run has no such row).
     """
     ref = reference.statistics.set_index(["run", "result"])
     new = fresh.statistics.set_index(["run", "result"])
