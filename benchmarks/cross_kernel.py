@@ -7,7 +7,7 @@ AVX-512 paths off), then `python -m facelrp cache-verify` on them: the book's co
 the rerun against the cache's, and one line per job. Prints the wall time and writes the
 comparison as JSON (`--out`), which the reproducing page shows.
 
-    python benchmarks/cross_kernel.py --out benchmarks/results/cross-kernel-demo.json
+    python benchmarks/cross_kernel.py --out benchmarks/reports/cross-kernel-demo.json
 
 Takes about 36 minutes on 2 cores for the default jobs (the 20 models, the 4 sanity checks
 and the masking run they feed, 2 gated networks).
