@@ -208,6 +208,19 @@ def test_records_are_compared_without_their_dates_hosts_and_timings(tmp_path):
     assert problems == ["f/accuracy: max |difference| 0.1"]
 
 
+def test_rates_memory_and_provenance_are_never_compared_as_results(tmp_path):
+    def record(scale, accuracy):
+        return lambda p: p.write_text(json.dumps({
+            "seconds_per_model": [1.0 * scale, 2.0], "images_per_second": 100 * scale, "peak_rss_gib": 1.5 * scale,
+            "layers": {"fc1": {"seconds": scale, "peak_rss_gib": scale, "shape": [4, 4]}},
+            "provenance": {"inputs": {"maps": {"path": "m.npz", "sha256": str(scale)}}}, "accuracy": accuracy}))
+
+    largest, problems = _compare(tmp_path, ".json", record(1.0, 0.9), record(3.0, 0.9))
+    assert problems == [] and largest == 0.0
+    _, problems = _compare(tmp_path, ".json", record(1.0, 0.9), record(3.0, 0.7))
+    assert problems == ["f/accuracy: max |difference| 0.2"]
+
+
 def test_tables_are_compared_column_by_column(tmp_path):
     frame = pd.DataFrame({"trial": ["a", "b"], "p": [0.5, 0.25]})
     _, problems = _compare(tmp_path, ".csv", lambda p: frame.to_csv(p, index=False),
@@ -259,3 +272,25 @@ def test_a_shipped_cache_is_whole_in_git_and_within_its_budget(profile_name, mon
     assert tracked == listed  # nothing in git the manifest does not account for
     size = sum((folder / relative).stat().st_size for relative in listed)
     assert size <= CACHE_BUDGET_BYTES, f"cache/{profile_name}: {size / 1e6:.1f} MB"
+
+
+def test_an_unstable_stage_is_shown_beside_the_other_seeds_in_the_cache(tmp_path):
+    """The gated networks swing across CPUs as across seeds: verify shows the fresh accuracy
+    beside the cache's and the other seed's, and says why (facelrp.cache.UNSTABLE)."""
+    from types import SimpleNamespace
+
+    folder, fresh = tmp_path / "cache" / "demo", tmp_path / "fresh"
+    entries = {}
+    for seed, accuracy in ((0, 0.61), (1, 0.74)):
+        relative = f"gates/resnet-s{seed}.json"
+        for root, value in ((folder, accuracy), (fresh, accuracy - 0.1)):
+            (root / "gates").mkdir(parents=True, exist_ok=True)
+            (root / relative).write_text(json.dumps({"accuracy": value, "train_seconds": 9.0}))
+        entries[f"gates-resnet-s{seed}"] = cache.Entry(f"gates-resnet-s{seed}", "gates", "k", {
+            "parameters": {"variant": "resnet", "seed": seed}}, {}, {relative: cache.file_sha256(folder / relative)}, {})
+    manifest = cache.Manifest("demo", entries, folder)
+    c = cache.Comparison("gates-resnet-s1", 1, 0, 0.1, ["gates/resnet-s1.json/accuracy: max |difference| 0.1"], rule="gates")
+    c.spread = cache._spread(manifest, entries["gates-resnet-s1"], SimpleNamespace(root=fresh))
+    assert c.spread == {"field": "accuracy", "fresh": pytest.approx(0.64), "cached": 0.74, "other_seeds": [0.61]}
+    assert c.state == cache.DIFFERENT and "accuracy 0.64 here, 0.74 in the cache, other seeds in the cache 0.61: " \
+                                          "unstable stage (the gated networks' training is far from a plateau" in c.result
