@@ -136,44 +136,26 @@ def _cache(args) -> str:
 
 
 def _verify(profile, results, out=None) -> str:
-    """`cache-verify`: the book's conclusions from the fresh run against those from the cache,
-    then one line per cached job (bit-equal, equal within rounding, different, not run)."""
+    """`cache-verify`: print `cache.report` (the conclusions, then one line per job)."""
     from tqdm import tqdm
 
     from . import cache
-    from .artifacts import Results
     from .evaluate import conclusions
 
     print(f"The book's conclusions: {results.root} against the cache ({cache.cache_dir(profile.name)})", flush=True)
-    cached = conclusions.draw(profile, Results(profile, cache.cache_dir(profile.name).parent))
-    table = conclusions.compare(cached, conclusions.draw(profile, results))
-    compared = table[table["verdict agrees"].notna()]
-    print(conclusions.text_table(table))
-    comparisons = cache.verify(profile, results, progress=lambda entries: tqdm(entries, desc="verifying", unit="job"))
-    width = max(len(c.job) for c in comparisons)
+    found = cache.report(profile, results, progress=lambda entries: tqdm(entries, desc="verifying", unit="job"))
+    print(conclusions.text_table(found.conclusions))
+    width = max(len(c.job) for c in found.jobs)
     print(f"\n{'stage':{width}s}  files  result")
-    for c in comparisons:
+    for c in found.jobs:
         print(f"{c.job:{width}s}  {c.files:5d}  {c.result}")
-    states = [c.state for c in comparisons]
-    counts = ", ".join(f"{states.count(s)} {s}" for s in (cache.BIT_EQUAL, cache.ROUNDING, cache.DIFFERENT, cache.NOT_RUN)
-                       if states.count(s))
-    verdicts = f"{int(compared['verdict agrees'].sum())} of {len(compared)} verdicts agree"
-    within = compared["within"].dropna()
-    statistics = f"{int(within.sum())} of {len(within)} statistics within the cache's 95 % interval"
-    message = (f"jobs: {counts} (rtol {cache.RTOL:g}, atol {cache.ATOL:g} where bytes differ); "
-               f"conclusions: {verdicts}, {statistics}")
-    verdict = "reproduced" if conclusions.reproduced(table) else "not reproduced"
     if out is not None:
-        from .artifacts import host
         from .store import save_json
 
-        save_json(out, {"verdict": verdict, "summary": message, "fresh": str(results.root), "host": host(),
-                        "conclusions": table.to_dict("records"),
-                        "jobs": [{"job": c.job, "rule": c.rule, "files": c.files, "state": c.state, "result": c.result}
-                                 for c in comparisons]})
-    if verdict != "reproduced":
-        raise SystemExit(f"cache-verify: not reproduced: {message}")
-    return f"reproduced: {message}"
+        save_json(out, {**found.to_json(), "fresh": str(results.root)})
+    if not found.reproduced:
+        raise SystemExit(f"cache-verify: {found.summary}")
+    return found.summary
 
 
 def _choose_kernels(stage: str) -> None:

@@ -34,6 +34,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .artifacts import Results, file_sha256
 from .codehash import CODE_HASH_VERSION, PROJECT_DIR, code_hash
 from .pipeline import LEFT_OUT_READERS, Job, cached_jobs
@@ -41,7 +43,10 @@ from .profiles import TRUNK_SOURCES
 
 __all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status",
            "restorable", "computed_here", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison",
-           "RTOL", "ATOL", "LIBRARIES", "UNSTABLE", "states_by_rule"]
+           "RTOL", "ATOL", "LIBRARIES", "UNSTABLE", "states_by_rule", "Report", "report"]
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The libraries whose versions enter every key (their numerics make the results).
 LIBRARIES = ("tensorflow", "innvestigate", "numpy")
@@ -694,3 +699,48 @@ def states_by_rule(jobs: list[dict]):
 
     table = pd.DataFrame(jobs).pivot_table(index="rule", columns="state", values="job", aggfunc="count", fill_value=0)
     return table[[s for s in (BIT_EQUAL, ROUNDING, DIFFERENT, NOT_RUN) if s in table.columns]]
+
+
+@dataclass
+class Report:
+    """What `make reproduce` ends with: the book's conclusions from a fresh run against the
+    cache's (`facelrp.evaluate.conclusions.compare`), and `verify`'s comparison of every job."""
+
+    conclusions: pd.DataFrame
+    jobs: list[Comparison]
+
+    @property
+    def reproduced(self) -> bool:
+        """Every compared verdict the same and every compared statistic inside the cache's
+        interval, whatever the arrays do (`conclusions.reproduced`)."""
+        from .evaluate import conclusions
+
+        return conclusions.reproduced(self.conclusions)
+
+    @property
+    def summary(self) -> str:
+        """One line: the jobs by state, the verdicts that agree, the statistics within."""
+        states = [c.state for c in self.jobs]
+        counts = ", ".join(f"{states.count(s)} {s}" for s in (BIT_EQUAL, ROUNDING, DIFFERENT, NOT_RUN) if states.count(s))
+        compared = self.conclusions[self.conclusions["verdict agrees"].notna()]
+        within = compared["within"].dropna()
+        return (f"{'reproduced' if self.reproduced else 'not reproduced'}: jobs: {counts} (rtol {RTOL:g}, atol {ATOL:g} "
+                f"where bytes differ); conclusions: {int(compared['verdict agrees'].sum())} of {len(compared)} verdicts "
+                f"agree, {int(within.sum())} of {len(within)} statistics within the cache's 95 % interval")
+
+    def to_json(self) -> dict:
+        from .artifacts import host
+
+        return {"verdict": "reproduced" if self.reproduced else "not reproduced", "summary": self.summary, "host": host(),
+                "conclusions": self.conclusions.to_dict("records"),
+                "jobs": [{"job": c.job, "rule": c.rule, "files": c.files, "state": c.state, "result": c.result}
+                         for c in self.jobs]}
+
+
+def report(profile, results: Results, *, progress=None) -> Report:
+    """The fresh run under `results` against `profile`'s cache: its conclusions, then `verify`."""
+    from .evaluate import conclusions
+
+    cached = conclusions.draw(profile, Results(profile, cache_dir(profile.name).parent))
+    table = conclusions.compare(cached, conclusions.draw(profile, results))
+    return Report(table, verify(profile, results, progress=progress))
