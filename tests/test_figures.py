@@ -33,6 +33,8 @@ def test_figure5_draws_own_other_seed_and_random_curves_per_pretraining():
     np.testing.assert_allclose(lines["vggface: same init."].get_ydata(), 0.2)
     np.testing.assert_allclose(lines["vggface: different init."].get_ydata(), 0.4)
     np.testing.assert_allclose(lines["imagenet: random mask"].get_ydata(), 0.9)
+    # the different-init. line carries markers, so it stays visible where it lies on the solid one
+    assert lines["vggface: different init."].get_marker() == "o" and lines["vggface: same init."].get_marker() == "None"
 
 
 def test_figure6_has_a_panel_per_destination_type_with_the_four_sources():
@@ -86,3 +88,24 @@ def test_cascade_curves_name_types_by_colour_and_methods_by_style_and_show_every
     assert len(first.get_lines()) == 8 + 1  # every line, and the zero line
     assert [line.get_linestyle() for line in first.get_lines()[:2]] == ["-", "--"]
     assert second.get_ylim()[0] <= -0.62  # the lowest value is drawn, not cut off at -0.2
+
+
+def test_figure6_shows_the_random_masks_and_the_randomised_models_floor_beside_the_sources():
+    binned = np.zeros((len(KEYS), len(comparisons.BINS), len(LEVELS)))
+    random, floor = np.full((len(KEYS), len(LEVELS)), 0.3), np.full((len(KEYS), len(LEVELS)), 0.6)
+    random[5:10] = 0.1  # the ImageNet identity models (destinations in book order)
+    fig = figures.figure6(binned, KEYS, LEVELS, CHANCE, random=random, floor=floor)
+    lines = _lines(fig.axes[0])  # destination: imagenet identity
+    np.testing.assert_allclose(lines["random masks"].get_ydata(), 0.1)
+    np.testing.assert_allclose(lines["randomised models' masks (floor)"].get_ydata(), 0.6)
+    np.testing.assert_allclose(_lines(fig.axes[1])["random masks"].get_ydata(), 0.3)  # imagenet gender
+
+
+def test_the_chance_line_is_the_most_frequent_class_where_a_fully_masked_face_ends():
+    gender = np.array([0] * 57 + [1] * 44)  # the demo faces: 57 female, 44 male
+    assert figures.chance_levels(gender, 101) == {"gender": 57 / 101, "identity": 1 / 101}
+    assert figures.chance_levels(np.ones(4, dtype=int), 4)["gender"] == 1.0
+    binned = np.zeros((len(KEYS), len(comparisons.BINS), len(LEVELS)))
+    fig = figures.figure6(binned, KEYS, LEVELS, figures.chance_levels(gender, 101))
+    chance = [line for line in fig.axes[1].get_lines() if line.get_label().startswith("chance")][0]
+    assert chance.get_label() == "chance: majority class (56.4 %)" and chance.get_ydata()[0] == 57 / 101

@@ -70,3 +70,14 @@ def test_readiness_names_where_each_missing_item_goes_and_finds_present_ones(tmp
     table = workload.readiness(paper, cache_dir=cache, root=tmp_path)
     assert list(table["status"]) == ["found", "missing", "found", "missing"]
     assert table.loc[0, "detail"] == "2 rows" and table.loc[2, "detail"] == "2 MiB"
+
+
+def test_each_stage_is_shown_at_the_rate_its_hours_are_estimated_at():
+    from facelrp.book import workload
+
+    images = workload.stage_images(n_images=1515, n_frontal=101, n_masking_variants=8, n_extra_methods=3)
+    rates = {"forward": 120.0, "relevance": 9.0}
+    hours = workload.estimate_hours(images, rates, scale=2.0)
+    assert workload.stage_rate("robustness: relevance", rates) == 9.0 == workload.stage_rate("relevance", rates)
+    for stage, count in images.items():
+        assert hours[stage] == count * 2.0 / workload.stage_rate(stage, rates) / 3600

@@ -18,6 +18,7 @@ __all__ = [
     "figure2",
     "masked_rows",
     "figure3",
+    "chance_levels",
     "curve_panel",
     "curve_grid",
     "figure5",
@@ -271,11 +272,25 @@ SOURCE_COLOURS = {
 PRETRAINING_COLOURS = {"imagenet": "#009e73", "vggface": "#e69f00"}
 
 
+def chance_levels(gender: np.ndarray, n_identities: int) -> dict[str, float]:
+    """The masking curves' chance line per task: the accuracy of always answering the most
+    frequent class (for gender, the larger group's share of the faces, not 1/2: 57 of 101
+    demo faces are female, and a fully masked face gets one answer for every face).
+
+    Parameters
+    ----------
+    gender : (n,) 0/1 gender of the faces the curves are measured on
+    n_identities : how many identities (one face each) the identity models tell apart
+    """
+    counts = np.bincount(np.asarray(gender, dtype=int), minlength=2)
+    return {"gender": float(counts.max() / counts.sum()), "identity": 1 / n_identities}
+
+
 def _curve_axes(ax, levels: np.ndarray, chance: float) -> None:
     ax.set_xscale("log")
     ax.set_xlim(levels[0], levels[-1])
     ax.set_ylim(-0.02, 1.02)
-    ax.axhline(chance, color="0.4", lw=0.8, ls=":", label=f"chance ({100 * chance:.0f} %)")
+    ax.axhline(chance, color="0.4", lw=0.8, ls=":", label=f"chance: majority class ({100 * chance:.1f} %)")
     ax.set_xlabel("pixels masked (%)")
     ax.set_ylabel("accuracy")
     ax.grid(alpha=0.3, which="major")
@@ -340,13 +355,16 @@ def figure3(image: np.ndarray, pairs: list[dict], levels: np.ndarray, chance: fl
 def curve_panel(ax, levels: np.ndarray, curves: dict, chance: float, *, title: str = "") -> None:
     """Mean curve +- SEM across destination models for each named set of curves.
 
-    `curves` maps a label to ``(array (destinations, levels), colour, line style)``.
+    `curves` maps a label to ``(array (destinations, levels), colour, line style)``, or
+    with a fourth entry, a marker drawn at every level (so that a line lying on another
+    stays visible).
     """
-    for label, (values, colour, style) in curves.items():
+    for label, (values, colour, style, *marker) in curves.items():
         values = np.asarray(values, dtype=float)
         mean = values.mean(0)
         sem = values.std(0, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.zeros_like(mean)
-        ax.plot(levels, mean, color=colour, ls=style, lw=1.4, label=label)
+        ax.plot(levels, mean, color=colour, ls=style, lw=1.4, label=label, marker=marker[0] if marker else None, ms=4,
+                mfc="white" if marker else None)
         ax.fill_between(levels, mean - sem, mean + sem, color=colour, alpha=0.18, lw=0)
     _curve_axes(ax, levels, chance)
     ax.set_title(title)
@@ -393,15 +411,19 @@ def figure5(binned: np.ndarray, random: np.ndarray, keys: list, levels: np.ndarr
             dest = [j for j, k in enumerate(keys) if k.task == task and k.source == pretraining]
             colour = PRETRAINING_COLOURS[pretraining]
             panel[f"{pretraining}: same init."] = (binned[dest, BINS.index("same_model")], colour, "-")
-            panel[f"{pretraining}: different init."] = (binned[dest, BINS.index("other_seed")], colour, "--")
+            # open circles: the two inits' curves often coincide, and a dashed line on a solid one disappears
+            panel[f"{pretraining}: different init."] = (binned[dest, BINS.index("other_seed")], colour, "--", "o")
             panel[f"{pretraining}: random mask"] = (random[dest], colour, ":")
         panels.append({"curves": panel, "chance": chance[task], "title": f"{task} models"})
     return curve_grid(panels, levels)
 
 
-def figure6(binned: np.ndarray, keys: list, levels: np.ndarray, chance: dict[str, float]) -> plt.Figure:
+def figure6(binned: np.ndarray, keys: list, levels: np.ndarray, chance: dict[str, float], *,
+            random: np.ndarray | None = None, floor: np.ndarray | None = None) -> plt.Figure:
     """Paper Figure 6: each kind of destination under masks from the four sources of
-    `statistics.FIGURE6_SOURCES` (arguments as `figure5`)."""
+    `statistics.FIGURE6_SOURCES` (arguments as `figure5`), and beside them the two baselines
+    a relevance mask must beat: `random` (destinations, levels), the random masks, and
+    `floor` (destinations, levels), the mean over the randomised models' masks."""
     from .evaluate.comparisons import BINS
     from .evaluate.statistics import FIGURE6_SOURCES
 
@@ -411,6 +433,10 @@ def figure6(binned: np.ndarray, keys: list, levels: np.ndarray, chance: dict[str
             dest = [j for j, k in enumerate(keys) if k.task == task and k.source == pretraining]
             panel = {label: (binned[dest, BINS.index(name)], SOURCE_COLOURS[name], "-")
                      for name, label in FIGURE6_SOURCES.items()}
+            if random is not None:
+                panel["random masks"] = (random[dest], "0.45", ":")
+            if floor is not None:
+                panel["randomised models' masks (floor)"] = (floor[dest], "0.15", "-.")
             panels.append({"curves": panel, "chance": chance[task], "title": f"destination: {pretraining} {task}"})
     return curve_grid(panels, levels)
 

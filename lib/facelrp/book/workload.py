@@ -19,7 +19,7 @@ import pandas as pd
 from ..evaluate.masking import LEVELS
 from ..models import vgg
 
-__all__ = ["stage_images", "measure_rates", "estimate_hours", "readiness"]
+__all__ = ["stage_rate", "stage_images", "measure_rates", "estimate_hours", "readiness"]
 
 
 def stage_images(
@@ -84,14 +84,16 @@ def measure_rates(spec: vgg.TrunkSpec, *, n_images: int = 4, n_classes: int = 10
     return {"forward": forward, "relevance": 1 / per_map, "analyzer_seconds": max(one - per_map, 0.0)}
 
 
+def stage_rate(stage: str, rates: dict[str, float]) -> float:
+    """The rate (images per second) a stage runs at: the ``relevance`` rate for a stage
+    computing relevance maps (its name says ``relevance``), else the ``forward`` rate."""
+    return rates["relevance"] if "relevance" in stage else rates["forward"]
+
+
 def estimate_hours(images: dict[str, int], rates: dict[str, float], *, scale: float = 1.0) -> dict[str, float]:
-    """Hours per stage: relevance stages at the ``relevance`` rate, the rest at ``forward``
-    (images per second), each rate divided by `scale` (the target trunk's multiply-adds
-    over those of the trunk the rates were measured on)."""
-    return {
-        stage: count * scale / (rates["relevance"] if "relevance" in stage else rates["forward"]) / 3600
-        for stage, count in images.items()
-    }
+    """Hours per stage at its `stage_rate`, divided by `scale` (the target trunk's
+    multiply-adds over those of the trunk the rates were measured on)."""
+    return {stage: count * scale / stage_rate(stage, rates) / 3600 for stage, count in images.items()}
 
 
 def readiness(profile, *, cache_dir: str | Path | None = None, root: str | Path = ".") -> pd.DataFrame:
