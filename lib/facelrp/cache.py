@@ -732,8 +732,8 @@ class Report:
 
         return {"verdict": "reproduced" if self.reproduced else "not reproduced", "summary": self.summary, "host": host(),
                 "conclusions": self.conclusions.to_dict("records"),
-                "jobs": [{"job": c.job, "rule": c.rule, "files": c.files, "state": c.state, "result": c.result}
-                         for c in self.jobs]}
+                "jobs": [{"job": c.job, "rule": c.rule, "files": c.files, "state": c.state, "result": c.result,
+                          "spread": c.spread} for c in self.jobs]}
 
 
 def report(profile, results: Results, *, progress=None) -> Report:
