@@ -42,8 +42,8 @@ def test_every_artifact_record_says_how_it_was_made(smoke_book):
 
 
 
-#: Every value the smoke book glues into its text, as the book built from the shipped smoke
-#: cache (cache/smoke/) gives them on any CPU.
+#: Every value the smoke book glues into its text and the text of every table it shows, as the
+#: book built from the shipped smoke cache (cache/smoke/) gives them on any CPU.
 SNAPSHOT = ROOT / "tests" / "data" / "smoke-glued.json"
 
 
@@ -66,14 +66,14 @@ def test_the_smoke_book_from_the_shipped_cache_glues_the_snapshots_values(book_f
     kernels round differently and the tiny networks amplify it), so the snapshot holds the
     book made from the shipped smoke cache, whose trained results are fixed; the pages then
     compute from them with NumPy, SciPy and pingouin, the same on every x86-64 CPU to about
-    1e-15. Every glued value must match (numbers within `pages.RTOL`). When a change is meant
+    1e-15. Every glued value and table must match (numbers within `pages.RTOL`). When a change is meant
     to move numbers, remake the cache and the snapshot (README, "The same numbers on any
     machine") and say why in the commit."""
-    from facelrp.book.pages import differing, glued_values, steady
+    from facelrp.book.pages import differing, shown_values, steady
 
-    found = steady(glued_values(book_from_the_shipped_cache / "book"))
+    found = steady(shown_values(book_from_the_shipped_cache / "book"))
     expected = steady(json.loads(SNAPSHOT.read_text()))
-    assert len(expected) >= 380
+    assert len(expected) >= 420 and sum("::table-" in name for name in expected) >= 40  # the tables' text too
     assert differing(expected, found) == {}
 
 

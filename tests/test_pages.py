@@ -44,3 +44,23 @@ def test_steady_leaves_out_the_values_that_measure_the_machine_or_the_build():
               "reproducing.ipynb::rep_cache_made": "'2026-12-03'", "reproducing.ipynb::rep_restored": "'3 of 61'"}
     assert steady(values) == {"masking.ipynb::auc": "0.81", "reproducing.ipynb::rep_restored": "'3 of 61'"}
     assert steady(values, also=("rep_restored",)) == {"masking.ipynb::auc": "0.81"}
+
+
+def test_shown_values_hold_each_tables_text_without_the_stylers_random_ids(tmp_path):
+    import nbformat
+    import pandas as pd
+
+    from facelrp.book.pages import shown_values
+
+    table = pd.DataFrame({"verdict": ["reproduced", "inconclusive"]}, index=["a", "b"])
+    pages = []
+    for k in range(2):  # the same table styled twice: other random ids, the same text
+        notebook = nbformat.v4.new_notebook()
+        html = table.style.map(lambda v: "color: red").to_html()
+        notebook.cells = [nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+            "display_data", data={"text/html": html, "text/plain": "<Styler>"})])]
+        folder = tmp_path / str(k)
+        folder.mkdir()
+        nbformat.write(notebook, folder / "summary.ipynb")
+        pages.append(shown_values(folder))
+    assert pages[0] == pages[1] == {"summary.ipynb::table-0": "verdict a reproduced b inconclusive"}

@@ -73,15 +73,16 @@ def _book_toc(args) -> str:
 def _book_values(args) -> str:
     import json
 
-    from .book.pages import glued_values
+    from .book.pages import shown_values
     from .store import save_json
 
-    values = glued_values(args.book)
+    values = shown_values(args.book)
     if args.out:
         save_json(args.out, values)
     else:
         print(json.dumps(values, indent=1, sort_keys=True))
-    return f"{len(values)} glued values"
+    tables = sum("::table-" in name for name in values)
+    return f"{len(values) - tables} glued values and {tables} tables"
 
 
 def _check_book(args) -> str:
@@ -224,7 +225,7 @@ _COMMANDS = {
         ("command", {"nargs": argparse.REMAINDER, "help": "the command, after --"})]),
     "book-toc": (_book_toc, "write a profile's _toc.yml (non-demo builds)", [
         ("--out", {"required": True}), ("--root", {"default": ".", "help": "folder holding the demo _toc.yml"})]),
-    "book-values": (_book_values, "the text values a profile's executed pages glue into the book (JSON)", [
+    "book-values": (_book_values, "the values a profile's executed pages glue into the book, and their tables' text (JSON)", [
         ("--book", {"required": True, "help": "the executed pages, e.g. results/smoke/book"}),
         ("--out", {"default": None, "help": "a .json file (default: print)"})]),
     "check-book": (_check_book, "open every page of a built book in headless Chromium", [

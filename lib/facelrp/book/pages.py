@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_text
 import os
 import re
 import tempfile
@@ -14,7 +15,7 @@ import papermill
 from .. import warm
 from ..artifacts import MEASURES_THE_MACHINE
 
-__all__ = ["execute_page", "write_toc", "glued_values", "steady", "differing", "PageError", "RTOL"]
+__all__ = ["execute_page", "write_toc", "glued_values", "shown_values", "steady", "differing", "PageError", "RTOL"]
 
 
 class PageError(RuntimeError):
@@ -117,6 +118,25 @@ def differing(expected: dict[str, str], found: dict[str, str], *, rtol: float = 
             continue
         out[name] = (a, b)
     return out
+
+
+def shown_values(folder: str | os.PathLike) -> dict[str, str]:
+    """`glued_values` and the text of every table the executed pages in `folder` show, as
+    ``"<page path>::table-<k>" -> text`` (the k-th table output of the page, its HTML tags
+    and the ids pandas' styler draws at random left out): what a reader of the book sees in
+    numbers, for comparing two books."""
+    folder = Path(folder)
+    values = glued_values(folder)
+    for page in sorted(folder.rglob("*.ipynb")):
+        notebook = nbformat.read(page, as_version=4)
+        tables = [output["data"]["text/html"] for cell in notebook.cells for output in cell.get("outputs", [])
+                  if "<table" in str(output.get("data", {}).get("text/html", ""))]
+        for k, html in enumerate(tables):
+            html = "".join(html) if isinstance(html, list) else html
+            html = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
+            text = html_text.unescape(re.sub(r"<[^>]+>", " ", html))
+            values[f"{page.relative_to(folder).as_posix()}::table-{k}"] = " ".join(text.split())
+    return values
 
 
 def glued_values(folder: str | os.PathLike) -> dict[str, str]:
