@@ -46,6 +46,7 @@ def _edit(project, name, old, new):
 def _forget():
     """Drop what codehash remembers of the files (they are edited under it here)."""
     codehash.code_hash.cache_clear()
+    codehash._taken.cache_clear()
     codehash._parsed.cache_clear()
 
 
@@ -294,3 +295,130 @@ def test_an_unstable_stage_is_shown_beside_the_other_seeds_in_the_cache(tmp_path
     assert c.spread == {"field": "accuracy", "fresh": pytest.approx(0.64), "cached": 0.74, "other_seeds": [0.61]}
     assert c.state == cache.DIFFERENT and "accuracy 0.64 here, 0.74 in the cache, other seeds in the cache 0.61: " \
                                           "unstable stage (the gated networks' training is far from a plateau" in c.result
+
+
+# ------------------------------------------------- the code hash follows what a stage calls
+
+CALLS = {
+    "__init__.py": "",
+    "artifacts.py": "",
+    "stages/__init__.py": "",
+    "stages/curve.py": "from ..evaluate import numerics\nfrom ..evaluate.numerics import area as integral\n\n"
+                       "def run(x):\n    return numerics.mean(x) + integral(x)\n",
+    "stages/bare.py": "from ..evaluate import numerics\n\ndef run(x):\n    return getattr(numerics, 'mean')(x)\n",
+    "evaluate/__init__.py": "",
+    "evaluate/numerics.py": "import numpy as np\nfrom . import verdicts\nLEVELS = (0, 1)\n\n"
+                            "def mean(x):\n    return np.mean(x) * _scale()\n\n"
+                            "def _scale():\n    return len(LEVELS)\n\n"
+                            "def area(x):\n    return np.trapz(x)\n\n"
+                            "def judged(x):\n    return verdicts.rule(mean(x))\n",
+    "evaluate/verdicts.py": "MARGIN = 0.05\n\ndef rule(x):\n    return x > MARGIN\n",
+}
+
+
+@pytest.fixture
+def calls(tmp_path, monkeypatch):
+    for name, text in CALLS.items():
+        path = tmp_path / "lib" / "facelrp" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    monkeypatch.setattr(codehash, "PROJECT_DIR", tmp_path)
+    _forget()
+    yield tmp_path
+    _forget()
+
+
+@pytest.mark.parametrize("module, old, new, rekeys", [
+    ("evaluate/numerics.py", "np.mean(x)", "np.median(x)", True),  # a function it calls
+    ("evaluate/numerics.py", "len(LEVELS)", "len(LEVELS) + 1", True),  # what that function calls
+    ("evaluate/numerics.py", "LEVELS = (0, 1)", "LEVELS = (0, 1, 2)", True),  # a constant it reads
+    ("evaluate/numerics.py", "np.trapz(x)", "np.trapz(x, dx=2)", True),  # imported under another name
+    ("evaluate/numerics.py", "import numpy as np", "import cupy as np", True),  # an import it uses
+    ("evaluate/numerics.py", "verdicts.rule(mean(x))", "not verdicts.rule(mean(x))", False),  # beside it, not called
+    ("evaluate/verdicts.py", "MARGIN = 0.05", "MARGIN = 0.1", False),  # a module it imports, never calls
+])
+def test_a_stages_code_hash_covers_what_it_calls_and_nothing_beside_it(calls, module, old, new, rekeys):
+    before = codehash.code_hash("curve")
+    _edit(calls, module, old, new)
+    assert (codehash.code_hash("curve") != before) is rekeys
+
+
+def test_a_module_named_bare_enters_whole_and_module_level_calls_always(calls):
+    before = codehash.code_hash("bare")
+    _edit(calls, "evaluate/numerics.py", "verdicts.rule(mean(x))", "not verdicts.rule(mean(x))")
+    assert codehash.code_hash("bare") != before  # getattr(numerics, ...) may reach anything in it
+    before = codehash.code_hash("curve")
+    _edit(calls, "evaluate/verdicts.py", "MARGIN = 0.05", "MARGIN = 0.05\nnp = __import__('numpy')\nnp.seterr(all='raise')")
+    _edit(calls, "evaluate/numerics.py", "LEVELS = (0, 1)", "LEVELS = (0, 1)\nnp.random.seed(1)")  # runs on import
+    assert codehash.code_hash("curve") != before
+
+
+def test_imports_in_a_cycle_and_re_exports_are_followed_once(calls):
+    _edit(calls, "evaluate/verdicts.py", "MARGIN = 0.05", "from .numerics import mean\nMARGIN = 0.05")
+    (calls / "lib/facelrp/evaluate/__init__.py").write_text("from .numerics import area\n")
+    _edit(calls, "stages/curve.py", "from ..evaluate.numerics import area as integral", "from ..evaluate import area as integral")
+    before = codehash.code_hash("curve")
+    _edit(calls, "evaluate/numerics.py", "np.trapz(x)", "np.trapz(x, dx=2)")  # reached through the package's re-export
+    assert codehash.code_hash("curve") != before
+
+
+def test_in_this_project_the_verdicts_do_not_key_the_digest_and_a_numeric_function_keys_its_stages():
+    """What the cache's keys follow, on the package itself (nothing edited: the statements
+    each stage's hash covers)."""
+    def covers(stage, module, name):
+        return name in codehash.stage_definitions(stage).get(f"lib/facelrp/{module}", {})
+
+    assert covers("digest", "evaluate/robustness.py", "model_agreement")
+    for module in ("evaluate/verdicts.py", "evaluate/summary.py", "evaluate/statistics.py", "evaluate/comparisons.py"):
+        assert f"lib/facelrp/{module}" not in codehash.stage_definitions("digest"), module
+    assert covers("masking", "evaluate/masking.py", "masking_curves")
+    assert not covers("masking", "evaluate/masking.py", "auc")  # the pages integrate the curves
+    assert covers("model", "explain/relevance.py", "relevance_maps")
+
+
+def test_a_new_recipe_re_keys_the_entries_its_predecessor_finds_unchanged_and_only_those(tmp_path, monkeypatch):
+    import shutil
+
+    from facelrp.profiles import load_profile
+
+    profile = load_profile("smoke")
+    shipped = cache.load_manifest("smoke")
+    copy = tmp_path / "smoke"
+    shutil.copytree(shipped.folder, copy)
+    monkeypatch.setattr(cache, "cache_dir", lambda name: copy)
+    # the same recipe as the one that keyed it: every key stays
+    rekeyed, left = cache.rekey(profile, codehash)
+    assert (len(rekeyed), left) == (len(shipped.entries), {})
+    assert {k: e.key for k, e in cache.load_manifest("smoke").entries.items()} == {k: e.key for k, e in shipped.entries.items()}
+    # a recipe under which the masking stage's code is not what made the entries: they stay as they were
+    then = SimpleNamespace(code_hash=lambda stage: "other" if stage == "masking" else codehash.code_hash(stage))
+    rekeyed, left = cache.rekey(profile, then)
+    masking = {name for name, e in shipped.entries.items() if e.lineage["stage"] == "masking"}
+    assert masking and set(left) == masking and set(rekeyed) == set(shipped.entries) - masking
+    assert set(left.values()) == {"the code of stage masking changed"}
+
+
+def test_every_function_a_stage_runs_is_in_its_code_hash(tmp_path):
+    """Run the smoke profile's first stages in a process that records every package
+    function it calls: each must be among the definitions the stage's hash covers (the
+    bookkeeping modules and the command line apart)."""
+    import os
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    commands = [["render-faces", "--profile", "smoke"], ["features", "--profile", "smoke", "--source", "imagenet"]]
+    run = subprocess.run([sys.executable, str(root / "tests" / "trace_worker.py"), json.dumps(commands)],
+                         capture_output=True, text=True, env={**os.environ, "FACELRP_RESULTS": str(tmp_path)}, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    executed = json.loads(run.stdout.strip().splitlines()[-1])
+    outside = {f"lib/facelrp/{name}.py" for name in ("__main__", "__init__", "artifacts", "store", "profiles", "pipeline",
+                                                      "codehash", "warm")}
+    covered = {}
+    for stage in ("render-faces", "features"):
+        for relative, names in codehash.stage_definitions(stage).items():
+            covered.setdefault(relative, set()).update(n for joined in names for n in joined.split(","))
+    missing = [(relative, name) for relative, name in executed if relative not in outside
+               and name.split(".")[0] not in covered.get(relative, set())
+               and not name.startswith("<")]  # a module's own code (<module>), a comprehension
+    assert len(executed) > 20 and missing == []

@@ -115,6 +115,11 @@ def _cache(args) -> str:
         manifest = cache.store(profile, results, args.job or None, progress=lambda jobs: tqdm(jobs, desc="storing", unit="job"))
         size = sum(p.stat().st_size for p in manifest.folder.rglob("*") if p.is_file())
         return f"{len(manifest.entries)} entries, {size / 2**20:.1f} MiB in {manifest.folder}"
+    if args.stage == "cache-rekey":
+        rekeyed, left = cache.rekey(profile, args.recipe_from)
+        for job, why in left.items():
+            print(f"{job:40s} left as it was: {why}")
+        return f"{len(rekeyed)} entries re-keyed, {len(left)} left as they were, in {cache.cache_dir(profile.name)}"
     if args.stage == "cache-status":
         found = cache.status(profile, results)
         restorable = cache.restorable(profile, results)
@@ -214,6 +219,8 @@ _COMMANDS = {
         "--job", {"action": "append", "default": [], "help": "only this job (repeatable; default: all)"})]),
     "cache-restore": (_cache, "restore one job's results from the cache (the pipeline's restore rules)", [_RESULTS, (
         "--job", {"required": True, "help": "the job's name, e.g. masking or model-vggface-identity-s0"})]),
+    "cache-rekey": (_cache, "re-key the cache after a change of the code hash's recipe, recomputing nothing", [_RESULTS, (
+        "--recipe-from", {"required": True, "help": "the git commit whose facelrp.codehash keyed the cache"})]),
     "cache-verify": (_cache, "compare a fresh run's results and conclusions with the cache's: one line per job", [
         _RESULTS, ("--out", {"default": None, "help": "also write the comparison as JSON (the reproducing page reads one)"})]),
     "execute-page": (_execute_page, "execute a MyST notebook page with papermill", [

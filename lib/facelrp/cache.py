@@ -41,7 +41,7 @@ from .pipeline import LEFT_OUT_READERS, Job, cached_jobs
 from .profiles import TRUNK_SOURCES
 
 __all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status",
-           "restorable", "computed_here", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison",
+           "rekey", "restorable", "computed_here", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison",
            "RTOL", "ATOL", "LIBRARIES", "UNSTABLE", "states_by_rule", "Report", "report"]
 
 if TYPE_CHECKING:
@@ -314,6 +314,76 @@ def store(profile, results: Results, jobs: list[str] | None = None, *, progress=
     save_json(folder / "manifest.json", {"profile": profile.name,
                                          "entries": {k: e.to_json() for k, e in sorted(manifest.entries.items())}})
     return manifest
+
+
+def _recipe_at(commit: str):
+    """`facelrp.codehash` as it was at git `commit` (an earlier recipe of the code hash),
+    reading the project's files as this one does."""
+    import sys
+    import types
+
+    run = subprocess.run(["git", "show", f"{commit}:lib/facelrp/codehash.py"], capture_output=True, cwd=PROJECT_DIR)
+    if run.returncode != 0:
+        raise CacheError(f"commit {commit}: no lib/facelrp/codehash.py there ({run.stderr.decode().strip()}); "
+                         "name the commit whose recipe keyed the cache")
+    module = types.ModuleType("facelrp._codehash_then")
+    module.__file__ = str(PROJECT_DIR / "lib" / "facelrp" / "codehash.py")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    try:
+        exec(compile(run.stdout, f"{commit}:lib/facelrp/codehash.py", "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+    module.PROJECT_DIR = PROJECT_DIR
+    return module
+
+
+def rekey(profile, recipe_commit) -> tuple[list[str], dict[str, str]]:
+    """Re-key `profile`'s cache after a change of the code hash's recipe
+    (`facelrp.codehash.CODE_HASH_VERSION`), recomputing nothing.
+
+    An entry is re-keyed only when the recipe of `recipe_commit` (the one that keyed it)
+    finds every stage of its lineage unchanged in this checkout: then the code that made it
+    is the code here, and its stages' hashes under the current recipe are this checkout's.
+    Every other entry stays as it was (stale under either recipe).
+
+    `recipe_commit` may also be a module-like object with that recipe's ``code_hash``.
+
+    Returns
+    -------
+    (the jobs re-keyed, job -> why it was left as it was)
+    """
+    from .store import save_json
+
+    then = _recipe_at(recipe_commit) if isinstance(recipe_commit, str) else recipe_commit
+    manifest = load_manifest(profile.name)
+    rekeyed, left = [], {}
+
+    def rewrite(node: dict) -> str | None:  # None: every stage as it was, else why not
+        if "stage" not in node:
+            return None
+        if then.code_hash(node["stage"]) != node["code"]:
+            return f"the code of stage {node['stage']} changed"
+        for child in node["inputs"].values():
+            why = rewrite(child)
+            if why:
+                return why
+        node["code"] = code_hash(node["stage"])
+        return None
+
+    for name, entry in sorted(manifest.entries.items()):
+        if lineage_key(entry.lineage, profile) != entry.key:
+            left[name] = "its key is not its lineage's (a manifest edited by hand?)"
+            continue
+        node = json.loads(json.dumps(entry.lineage))
+        why = rewrite(node)
+        if why:
+            left[name] = why
+            continue
+        entry.lineage, entry.key = node, lineage_key(node, profile)
+        rekeyed.append(name)
+    save_json(manifest.folder / "manifest.json", {"profile": manifest.profile,
+                                                  "entries": {k: e.to_json() for k, e in sorted(manifest.entries.items())}})
+    return rekeyed, left
 
 
 def status(profile, results: Results) -> dict[str, list[str]]:
