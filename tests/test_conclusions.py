@@ -55,3 +55,34 @@ def test_an_interval_that_misses_its_own_estimate_gives_no_tolerance():
 
 def test_nothing_compared_is_no_reproduction():
     assert not conclusions.reproduced(conclusions.compare(REFERENCE, _run([])))
+
+
+def test_the_demo_caches_conclusions_are_gated_counted_and_marked_from_the_run():
+    """The summary chapter's conclusions of the shipped demo cache: a masking claim is judged
+    only on destination types whose own masks pass the gate, the counts in the opening
+    sentence are the table's, and the random maps' column marks exactly the claims both
+    reproduce."""
+    import re
+
+    from facelrp import cache
+    from facelrp.artifacts import Results
+    from facelrp.profiles import load_profile
+
+    profile = load_profile("demo")
+    drawn = conclusions.draw(profile, Results(profile, cache.cache_dir("demo").parent))
+    table = drawn.comparison.set_index("result")
+    gate = drawn.gates[conclusions.MAIN]
+    assert len(gate) == 4 and drawn.margin == profile.verdicts["margin"]
+    for (pretraining, task), valid in gate["valid"].items():
+        rows = table[table.index.str.startswith(f"Fig. 6, {pretraining} {task}:")]
+        assert len(rows) == 5 and ((rows["verdict"] == verdicts.NOT_TESTABLE) == (not valid)).all()
+    counts = table["verdict"].value_counts()
+    numbers = [int(n) for n in re.findall(r"\d+", conclusions.headline(drawn))]
+    assert numbers[:6] == [len(table) - counts.get(verdicts.NOT_COMPARABLE, 0), counts.get(verdicts.NOT_COMPARABLE, 0), sum(counts.get(v, 0) for v in verdicts.JUDGED), counts.get(verdicts.REPRODUCED, 0),
+                           counts.get(verdicts.CONTRADICTED, 0), counts.get(verdicts.INCONCLUSIVE, 0)]
+    marked = table[conclusions.RANDOM_MAPS] == conclusions.NOT_SPECIFIC
+    assert (table.loc[marked, "verdict"] == verdicts.REPRODUCED).all()
+    assert not ((table[conclusions.RANDOM_MAPS] == verdicts.REPRODUCED) & (table["verdict"] == verdicts.REPRODUCED)).any()
+    sensitivity = drawn.sensitivity
+    assert len(sensitivity) == 3 and sensitivity["changed"].iloc[1] == 0
+    assert (sensitivity[list(verdicts.VERDICTS)].sum(axis=1) == len(table)).all()

@@ -109,3 +109,17 @@ def test_the_chance_line_is_the_most_frequent_class_where_a_fully_masked_face_en
     fig = figures.figure6(binned, KEYS, LEVELS, figures.chance_levels(gender, 101))
     chance = [line for line in fig.axes[1].get_lines() if line.get_label().startswith("chance")][0]
     assert chance.get_label() == "chance: majority class (56.4 %)" and chance.get_ydata()[0] == 57 / 101
+
+
+def test_training_curves_draw_every_run_one_colour_per_variant_seeds_by_line_style():
+    from facelrp import figures
+
+    histories = {(v, s): np.linspace(3, 1, 20) * (1 + s) for v in ("resnet", "aig-0.4") for s in (0, 1)}
+    fig = figures.training_curves(histories)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 4 and [t.get_text() for t in ax.get_legend().get_texts()] == ["resnet", "aig-0.4"]
+    styles = {line.get_linestyle() for line in ax.lines}
+    assert styles == {"-", "--"} and ax.get_yscale() == "log"
+    colours = [line.get_color() for line in ax.lines]
+    assert colours[0] == colours[1] != colours[2] == colours[3]
+    figures.plt.close(fig)

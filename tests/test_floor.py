@@ -89,3 +89,32 @@ def test_the_floor_reading_follows_which_types_beat_the_floor():
     text = floor.floor_reading(means, against)
     assert text.startswith("The own masks hurt more than the floor for 2 of the 4 destination types "
                            "(imagenet gender, imagenet identity)")
+
+
+def test_the_gate_passes_own_masks_that_beat_random_masks_and_the_floor_by_the_margin():
+    auc = _auc(noise=0.005)
+    gate = floor.validity(auc, MASKS, KEYS, margin=0.025)
+    assert list(gate.columns) == floor.GATE_COLUMNS and gate["valid"].all() and (gate["n"] == 5).all()
+    np.testing.assert_allclose(gate["own masks"], 0.3, atol=0.01)
+    # a type whose own masks hurt no more than the randomised models' masks fails, the rest pass
+    bad = [j for j, k in enumerate(KEYS) if (k.source, k.task) == ("imagenet", "identity")]
+    auc[len(KEYS) + 1:, bad] = 0.3
+    for j in bad:
+        auc[j, j] = 0.31
+    gate = floor.validity(auc, MASKS, KEYS, margin=0.025)
+    assert not gate.loc[("imagenet", "identity"), "valid"] and gate["valid"].sum() == 3
+
+
+def test_a_difference_that_does_not_count_fails_the_gate():
+    auc = _auc(noise=0.002)
+    auc[len(KEYS)] = 0.31  # random pixels only just above the own masks (0.30): significant, not a difference that counts
+    gate = floor.validity(auc, MASKS, KEYS, margin=0.025)
+    assert not gate["valid"].any()
+    assert floor.validity(auc, MASKS, KEYS, margin=0.005)["valid"].all()
+
+
+def test_a_run_without_the_randomised_models_is_gated_on_random_pixels_and_says_so():
+    auc = _auc(noise=0.005)[: len(KEYS) + 1]
+    gate = floor.validity(auc, MASKS[: len(KEYS) + 1], KEYS, margin=0.025)
+    assert gate["valid"].all() and gate[floor.FLOOR].isna().all()
+    assert (gate["own − randomised models"] == "not measured in this run").all()

@@ -169,3 +169,62 @@ def test_run_table_averages_the_seeds_of_each_variant():
     assert table.loc["resnet", "minutes"] == pytest.approx(1.5) and np.isnan(table.loc["aig-0.4", "gmacs_sd"])
     # multiply-adds, Garg et al.'s unit: half the FLOPs the records count
     assert table.loc["aig-0.4", "gmacs"] == pytest.approx(0.5) and gates.FLOPS_PER_MULTIPLY_ADD == 2
+
+
+def test_an_attribute_read_only_through_gender_falls_to_its_floor_within_each_gender():
+    n_blocks, n = 6, 400
+    rng = np.random.default_rng(1)
+    gender = rng.integers(0, 2, n)
+    hair = np.where(rng.random(n) < 0.85, gender, 1 - gender)  # hair goes with gender, as in the faces
+    skin = rng.integers(0, 2, n)
+    aig = np.ones((n, n_blocks))
+    aig[:, 1], aig[:, 2] = gender, 1 - gender  # the gates carry gender alone
+    aig[:, 3] = np.where(rng.random(n) < 0.5, skin, rng.integers(0, 2, n))  # and a little skin tone, within each gender
+    train, test = np.arange(0, n, 2), np.arange(1, n, 2)
+    runs = {("aig-0.5", 0): {"gates": aig[test], "train_gates": aig[train]}}
+    attributes = {"gender": gender, "hair_length": hair, "skin_tone": skin}
+    overall = gates.attribute_estimation(runs, attributes, train, test, n_blocks).set_index("attribute")
+    within = gates.attribute_estimation(runs, attributes, train, test, n_blocks, within=gender).set_index("attribute")
+    assert overall.loc["hair_length", "accuracy"] > overall.loc["hair_length", "majority class"] + 20  # through gender
+    assert "gender" not in within.index
+    assert within.loc["hair_length", "accuracy"] <= within.loc["hair_length", "majority class"] + 1e-9
+    floor = np.average([max(hair[test][gender[test] == g].mean(), 1 - hair[test][gender[test] == g].mean())
+                        for g in (0, 1)], weights=[(gender[test] == g).sum() for g in (0, 1)])
+    assert within.loc["hair_length", "majority class"] == pytest.approx(100 * floor)
+    assert within.loc["skin_tone", "accuracy"] > within.loc["skin_tone", "majority class"] + 5  # its own signal stays
+
+
+def _runs(losses: dict, train=0.9, test=0.6):
+    return {run: ({"history": np.array(loss), "gates": np.ones((4, 6))},
+                  {"train_accuracy": train, "accuracy": acc, "mean_gflops": 1.0, "full_gflops": 1.0})
+            for (run, loss), acc in zip(losses.items(), test if isinstance(test, list) else [test] * len(losses))}
+
+
+def test_variants_are_compared_only_after_a_plateau_and_beyond_the_seeds_spread():
+    flat, falling = [3.0] * 5 + [1.0] * 6, list(np.linspace(3.0, 1.0, 11))
+    plateaus = gates.plateau_table(_runs({("resnet", 0): flat, ("resnet", 1): falling}))
+    assert plateaus["plateau"].tolist() == [True, False]
+    assert plateaus.loc[("resnet", 1), "loss drop over the last 5 epochs"] == pytest.approx((2.0 - 1.0) / 2.0)
+    text = gates.comparison_reading(plateaus)
+    assert text.startswith("This run cannot compare the variants: 1 of its 2 networks had not reached a plateau")
+    runs = _runs({("resnet", 0): flat, ("resnet", 1): flat, ("aig-0.4", 0): flat, ("aig-0.4", 1): flat},
+                 test=[0.60, 0.70, 0.50, 0.55])
+    assert "the gates cost accuracy" in gates.comparison_reading(gates.plateau_table(runs))
+    runs = _runs({("resnet", 0): flat, ("resnet", 1): flat, ("aig-0.4", 0): flat, ("aig-0.4", 1): flat},
+                 test=[0.60, 0.70, 0.65, 0.68])
+    assert "overlap: no difference this run can show" in gates.comparison_reading(gates.plateau_table(runs))
+
+
+def test_an_aig_network_is_held_to_its_target_rate():
+    runs = {}
+    for variant, rate in (("aig-0.4", 0.4), ("aig-0.7", 0.95)):
+        open_ = np.zeros((100, 6))
+        open_[:, [0, -1]] = 1
+        open_[: int(100 * rate), 1:-1] = 1
+        runs[(variant, 0)] = ({"gates": open_}, {"mean_gflops": 0.5, "full_gflops": 1.0})
+    runs[("resnet", 0)] = ({"gates": np.ones((100, 6))}, {"mean_gflops": 1.0, "full_gflops": 1.0})
+    table = gates.rate_table(runs, 6)
+    assert table.index.tolist() == ["aig-0.4", "aig-0.7"]
+    assert table.loc["aig-0.4", "achieved rate"] == pytest.approx(0.4) and table.loc["aig-0.4", "target met"]
+    assert table.loc["aig-0.7", "achieved rate"] == pytest.approx(0.95) and not table.loc["aig-0.7", "target met"]
+    assert table.loc["aig-0.7", "executed share of the full cost"] == pytest.approx(0.5)

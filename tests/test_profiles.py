@@ -47,3 +47,49 @@ def test_the_synthetic_chapters_are_captioned_as_synthetic_in_every_profile():
     assert "synthetic faces and networks trained here" in paper.gates_setting
     assert smoke.probing_setting.endswith("on stand-in trunks pretrained here")
     assert (smoke.trunk_label("vggface"), paper.trunk_label("vggface")) == ("VGGFace stand-in", "VGGFace")
+
+
+def test_the_margin_is_the_smoke_pilots_seed_to_seed_spread_as_its_reason_says():
+    """verdicts.margin: the pooled seed-to-seed SD of own-mask AUC over the smoke pilot's four
+    destination types (from the shipped smoke cache), to the 0.005 it is written with."""
+    import numpy as np
+
+    from facelrp import cache
+    from facelrp.evaluate import masking
+    from facelrp.models import finetune
+
+    smoke = load_profile("smoke")
+    arrays = np.load(cache.cache_dir("smoke") / "masking" / "curves.npz")
+    auc = masking.auc(arrays["accuracy"])
+    masks = [str(m) for m in arrays["masks"]]
+    keys = finetune.model_keys(smoke)
+    own = np.array([auc[masks.index(k.name), j] for j, k in enumerate(keys)])
+    variances = [own[[j for j, k in enumerate(keys) if (k.source, k.task) == t]].var(ddof=1)
+                 for t in {(k.source, k.task) for k in keys}]
+    pooled = float(np.sqrt(np.mean(variances)))
+    for name in PROFILE_NAMES:
+        margin = load_profile(name).verdicts["margin"]
+        assert margin == pytest.approx(pooled, abs=0.0025), (name, pooled)
+        assert "smoke pilot" in load_profile(name).verdicts["reason"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("0.03", "verdicts.margin: '0.03' is not a number in"),
+    (-0.1, "verdicts.margin: -0.1 is not a number in"),
+    (True, "verdicts.margin: True is not a number in"),
+])
+def test_a_bad_margin_is_refused_with_the_setting_named(tmp_path, value, message):
+    import yaml
+
+    from facelrp.profiles import profiles_file
+
+    entries = yaml.safe_load(profiles_file().read_text())
+    entries["demo"]["verdicts"] = {"margin": value, "reason": "a test"}
+    path = tmp_path / "profiles.yml"
+    path.write_text(yaml.safe_dump(entries))
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        load_profile("demo", path)
+    entries["demo"]["verdicts"] = {"margin": 0.05}
+    path.write_text(yaml.safe_dump(entries))
+    with pytest.raises(ValueError, match="verdicts.margin is set without verdicts.reason"):
+        load_profile("demo", path)

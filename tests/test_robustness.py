@@ -35,21 +35,26 @@ def test_own_and_random_auc_read_the_diagonal_and_the_random_row():
     np.testing.assert_allclose(robustness.own_and_random_auc(shuffled)[0], own)
 
 
-def test_conclusions_are_the_summarys_per_variant_and_verdict_table_reads_them():
+def test_conclusions_are_the_summarys_per_variant_each_gated_by_its_own_run():
     draws = comparisons.sample_sources(KEYS, n_draws=10, seed=0)
-    runs = {"mean colour": _run(0.2, 0.6)["accuracy"], "other": _run(0.5, 0.5, seed=1)["accuracy"]}
-    table = robustness.conclusions(runs, KEYS, draws)
+    # own masks far below random ones (the gate passes) and own masks as random as the rest (it fails)
+    runs = {"mean colour": _run(0.2, 0.6), "other": _run(0.5, 0.5, seed=1)}
+    table = robustness.conclusions(runs, KEYS, draws, margin=0.025)
     assert list(table.columns) == ["paper", "mean colour", "other"]
     direct = summary.masking_conclusions(
-        comparisons.auc_table(masking.auc(runs["other"][:20]), KEYS, draws)).set_index("result")
-    assert (table["other"] == direct["this run"] + " — " + direct["verdict"]).all()
+        comparisons.auc_table(masking.auc(runs["other"]["accuracy"][:20]), KEYS, draws), margin=0.025).set_index("result")
     verdicts = robustness.verdict_table(table)
     assert list(verdicts.columns) == ["mean colour", "other"]
-    assert (verdicts["other"] == direct["verdict"]).all()
-    assert set(verdicts.stack()) <= {"reproduced", "contradicted", "inconclusive"}
+    assert (verdicts["other"] == "not testable here").all()
+    assert "not testable here" not in set(verdicts["mean colour"])
+    assert (table["other"].str.rsplit(" — ", n=1).str[0] == direct["this run"]).all()
+    # without the gate, the rule's own verdicts
+    ungated = robustness.verdict_table(robustness.conclusions(runs, KEYS, draws, margin=0.025, ungated=("other",)))
+    assert (ungated["other"] == direct["verdict"]).all()
+    assert set(ungated.stack()) <= {"reproduced", "contradicted", "inconclusive"}
 
     with pytest.raises(ValueError, match="the label 'paper' is taken by the paper's column"):
-        robustness.conclusions({"paper": runs["other"]}, KEYS, draws)
+        robustness.conclusions({"paper": runs["other"]}, KEYS, draws, margin=0.025)
 
 
 def test_order_table_and_own_vs_random_count_the_models_below_the_floor():

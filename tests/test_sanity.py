@@ -92,24 +92,57 @@ def test_shuffled_readout_keeps_validation_labels_and_permutes_training_labels(m
     assert sorted(shuffled[train]) == sorted(labels[train]) and not np.array_equal(shuffled[train], labels[train])
 
 
-def test_the_chapter_s_reading_follows_the_similarities():
+def _checks(values: dict, n_faces=40, spread=0.05, seed=0):
+    """Two models' sanity arrays whose Spearman similarity per face is `values[(method,
+    step)]` plus noise of `spread` (steps: the last cascade step and shuffled labels)."""
+    rng = np.random.default_rng(seed)
+    methods, steps, metrics = ["composite", "gradient"], ["readout", "block1", "shuffled labels"], ["spearman_abs"]
+    checks = {}
+    for model in ("a", "b"):
+        similarity = np.full((2, 3, 1, n_faces), np.nan)
+        for (method, step), value in values.items():
+            similarity[methods.index(method), steps.index(step), 0] = value + rng.normal(0, spread, n_faces)
+        checks[model] = {"similarity": similarity, "methods": np.array(methods), "steps": np.array(steps),
+                         "metrics": np.array(metrics)}
+    return checks
+
+
+def _reading(composite, gradient, composite_shuffled, gradient_shuffled, spread=0.05):
     from facelrp.evaluate import randomisation
 
-    insensitive = randomisation.reading(0.93, 0.12, 0.95, 0.2)
+    checks = _checks({("composite", "block1"): composite, ("gradient", "block1"): gradient,
+                      ("composite", "shuffled labels"): composite_shuffled,
+                      ("gradient", "shuffled labels"): gradient_shuffled}, spread=spread)
+    found = [randomisation.similarity_over_faces(checks, m, s) for s, m in (
+        ("block1", "composite"), ("block1", "gradient"), ("shuffled labels", "composite"), ("shuffled labels", "gradient"))]
+    return randomisation.reading(*found), found
+
+
+def test_the_chapter_s_reading_follows_the_similarities_and_their_interval_over_faces():
+    from facelrp.evaluate import randomisation
+
+    insensitive, _ = _reading(0.93, 0.12, 0.95, 0.2)
     assert insensitive["cascade"].startswith("the composite's maps still rank the pixels much as before (Spearman "
-                                             "correlation of |R| 0.93")
-    assert "the gradient's no longer rank the pixels alike (0.12)" in insensitive["cascade"]
+                                             "correlation of |R| 0.9")
+    assert "the gradient's no longer rank the pixels alike (0.1" in insensitive["cascade"]
     assert insensitive["sixt"].startswith("This run's composite maps behave so")
     assert "bound to carry over" in insensitive["consequence"]
-    sensitive = randomisation.reading(0.2, 0.5, 0.3, 0.4)
+    assert insensitive["passes"].startswith("The composite's maps fail the sanity check")
+    sensitive, _ = _reading(0.2, 0.5, 0.2, 0.4)
     assert "the composite's maps no longer rank the pixels alike" in sensitive["cascade"]
-    assert "the gradient's rank the pixels only partly alike (0.50)" in sensitive["cascade"]
-    assert sensitive["sixt"].startswith("This run's composite maps do not behave so") and "0.20" in sensitive["sixt"]
-    assert "no reason to discount" in sensitive["consequence"]
-    assert sensitive["shuffled"] == "a model fine-tuned on shuffled labels leaves the composite's maps at 0.30 and the gradient's at 0.40"
-    # a value just below a threshold never prints as the threshold itself
-    near = randomisation.reading(0.6984, 0.3002, 0.84, 0.59)
-    assert "(Spearman correlation of |R| 0.698, mean of the models)" in near["cascade"]
-    assert "the gradient's rank the pixels only partly alike (0.3002)" in near["cascade"]
-    assert "keeps a Spearman correlation of 0.698 with the original, below the 0.7" in near["sixt"]
+    assert "the gradient's rank the pixels only partly alike (0.5" in sensitive["cascade"]
+    assert sensitive["sixt"].startswith("This run's composite maps do not behave so")
+    assert "no reason to discount" in sensitive["consequence"] and sensitive["passes"].startswith("The composite's maps pass")
+    # the old reversal: a cascade just below 0.7 on average, its interval across it, and a
+    # shuffled-label check that leaves the maps unchanged: the maps do not pass
+    near, found = _reading(0.699, 0.30, 0.84, 0.59, spread=0.1)
+    assert found[0]["low"] < 0.7 < found[0]["high"] and found[0]["state"] == randomisation.OPEN
+    assert found[2]["state"] == randomisation.KEPT
+    assert "cannot be told apart from the threshold" in near["cascade"]
+    assert near["sixt"].startswith("Whether this run's composite maps behave so it cannot tell")
+    assert near["passes"].startswith("The composite's maps fail the sanity check in this run: label shuffling left them")
+    assert "bound to carry over" in near["consequence"]
+    # an interval wholly between the thresholds is 'partly changed'; across both open
+    assert _reading(0.5, 0.5, 0.5, 0.5, spread=0.02)[1][0]["state"] == randomisation.PARTLY
+    assert _reading(0.3, 0.5, 0.5, 0.5, spread=0.1)[1][0]["state"] == randomisation.OPEN
     assert [randomisation.shown(v) for v in (0.7, 0.3, 0.6951, 0.70004, 0.25)] == ["0.70", "0.30", "0.695", "0.70004", "0.25"]

@@ -478,6 +478,33 @@ ATTRIBUTE_VALUES = {"gender": ("women", "men"), "skin_tone": ("lighter", "darker
                     "hair_length": ("short", "long")}
 
 
+def training_curves(histories: dict[tuple[str, int], np.ndarray]) -> plt.Figure:
+    """The gated networks' training loss per epoch: one colour per variant, the first seed
+    solid and the others dashed (the chapter's Figure G0).
+
+    Parameters
+    ----------
+    histories : (variant, seed) -> (epochs,) mean training loss of each epoch
+    """
+    variants = list(dict.fromkeys(v for v, _ in histories))
+    seeds = sorted({s for _, s in histories})
+    colours = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    for (variant, seed), loss in histories.items():
+        loss = np.asarray(loss, dtype=float)
+        ax.plot(np.arange(1, len(loss) + 1), loss, color=colours(variants.index(variant) % 10),
+                linestyle="-" if seed == seeds[0] else "--", linewidth=1.4,
+                label=variant if seed == seeds[0] else None)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set_ylabel("training loss")
+    ax.set_yscale("log")
+    ax.legend(frameon=False, fontsize=8, ncol=2)
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig
+
+
 def gate_heatmaps(gates: dict[str, np.ndarray], attributes: dict[str, np.ndarray]) -> plt.Figure:
     """Figure G1 (Garg et al., Figures 2 to 4): per variant (rows) and attribute (columns),
     the fraction of images of each attribute value that run each block.
@@ -560,12 +587,15 @@ def pretraining_curves(records: dict[str, dict], titles: dict[str, str]) -> plt.
 
 
 #: Cell styles of the verdicts (`facelrp.evaluate.verdicts`) that are not "reproduced".
-_VERDICT_STYLES = {"contradicted": "color: #b00020; font-weight: 600", "inconclusive": "color: #8a6d00"}
+_VERDICT_STYLES = {"contradicted": "color: #b00020; font-weight: 600", "inconclusive": "color: #8a6d00",
+                   "not testable here": "color: #6b6b6b; font-style: italic",
+                   "reproduced: not specific to relevance": "color: #8a6d00; font-style: italic"}
 
 
 def mark_verdict(value) -> str:
     """A table cell's CSS (pandas ``Styler.map``): a contradicted verdict in bold red, an
-    inconclusive one in dark amber, anything else unstyled."""
+    inconclusive one in dark amber, not testable in grey italics, a claim random maps
+    reproduce as well in amber italics, anything else unstyled."""
     return _VERDICT_STYLES.get(value, "")
 
 

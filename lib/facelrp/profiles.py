@@ -35,12 +35,23 @@ _PROBING = {"n_train": 512, "n_validation": 1536, "images_per_identity": 4, "com
 _GATES = {"n_identities": 60, "images_per_identity": 30, "size": 64, "stem": 8, "stages": [[8, 2, 1], [16, 2, 2], [32, 2, 2], [64, 2, 2]],
           "gate_hidden": 16, "epochs": 20, "batch_size": 64, "learning_rate": 0.002, "seeds": [0, 1],
           "variants": ["resnet", "aig-0.4", "aig-0.5", "aig-0.7", "iig-gender", "iig-gender-hair_length"], "seed": 0}
+# The verdicts' margin (`facelrp.evaluate.verdicts`): the smallest difference in masking AUC
+# that counts, the same for every claim, derived by a stated rule from the smoke pilot (a
+# different, smaller design), not from the demo's effects (the demo run existed when it was
+# set, so the summary shows the verdicts at half and twice it): the seed-to-seed standard deviation of a model's
+# own-mask AUC there, pooled over its four destination types (0.025; tests/test_profiles.py
+# recomputes it from the shipped smoke cache). A difference smaller than what retraining the
+# readout from another seed moves one model's AUC by does not count.
+_VERDICTS = {"margin": 0.025,
+             "reason": "the seed-to-seed standard deviation of a model's own-mask AUC in the smoke pilot, pooled over "
+                       "its four destination types (0.025): a difference smaller than what retraining the readout from "
+                       "another seed moves one model's AUC by does not count"}
 _SIMULATED_OBSERVERS = {"source": "simulated", "n": 46, "internal_weight": 0.5, "weight_sd": 0.15, "noise": 0.3, "seed": 0}
 #: The two pretraining sources of the paper, in book order.
 TRUNK_SOURCES = ("imagenet", "vggface")
 
 # The settings each section accepts (a misspelt key is refused, not ignored) and those it needs.
-_TOP = {"description", "stand_in", "faces", "trunks", "finetune", "observers", "planted", "probing", "gates"}
+_TOP = {"description", "stand_in", "faces", "trunks", "finetune", "observers", "planted", "probing", "gates", "verdicts"}
 _FACES = {"synthetic": ({"source", "n_male", "n_female", "size", "seed"}, {"n_male", "n_female", "size", "seed"}),
           "folder": ({"source", "folder", "manifest", "size"}, {"folder"})}
 _TRUNKS = {"spec", "source", "folder", "pretrain", "imagenet_sha256", "vggface_sha256"}
@@ -70,6 +81,9 @@ class Profile:
     probing: dict = field(default_factory=lambda: dict(_PROBING))
     #: Gated ResNets (`facelrp.studies.gates`): data, shape, training, variants, seeds.
     gates: dict = field(default_factory=lambda: dict(_GATES))
+    #: How the summary judges the claims (`facelrp.evaluate.verdicts`): ``margin``, the
+    #: smallest difference in masking AUC that counts, and the ``reason`` for its value.
+    verdicts: dict = field(default_factory=lambda: dict(_VERDICTS))
 
     @property
     def setting(self) -> str:
@@ -221,8 +235,18 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
     probing = {**_PROBING, **entry.get("probing", {})}
     _check_keys(f"{where} gates", entry.get("gates", {}), _GATES)
     gates = {**_GATES, **entry.get("gates", {})}
+    _check_keys(f"{where} verdicts", entry.get("verdicts", {}), _VERDICTS)
+    judged = {**_VERDICTS, **entry.get("verdicts", {})}
+    margin = judged["margin"]
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 1:
+        raise ValueError(f"{where} verdicts.margin: {margin!r} is not a number in [0, 1) (the smallest difference in "
+                         "masking AUC that counts; the package's default is 0.025)")
+    if "margin" in entry.get("verdicts", {}) and "reason" not in entry["verdicts"]:
+        raise ValueError(f"{where} verdicts.margin is set without verdicts.reason: write beside it why that value "
+                         "(the summary chapter prints it)")
     return Profile(
         gates=gates,
+        verdicts=judged,
         probing=probing,
         name=name,
         observers=observers,

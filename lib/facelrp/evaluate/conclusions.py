@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..pipeline import READING
-from . import comparisons, masking, rank2, summary
+from . import comparisons, floor, masking, rank2, summary, verdicts
 
-__all__ = ["MAIN", "RUNS", "Conclusions", "draw", "statistic", "compare", "reproduced", "text_table", "ACCURACY_SDS"]
+__all__ = ["MAIN", "RUNS", "RANDOM_MAPS", "RANDOM_MAPS_RUN", "NOT_SPECIFIC", "MARGIN_FACTORS", "Conclusions", "draw",
+           "statistic", "compare", "reproduced", "text_table", "ACCURACY_SDS", "headline"]
 
 #: The label of the paper's own masking run (mean-colour fill, the LRP composite).
 MAIN = "mean colour"
@@ -28,15 +29,22 @@ MAIN = "mean colour"
 #: three other attribution methods (the chapter "How robust are the conclusions").
 RUNS = {MAIN: None, "frozen: trunk": READING, "blur": "blur", "ROAD": "road", "LRP-epsilon": "method-epsilon",
         "preset B": "method-composite_b", "gradient x input": "method-gradient_x_input"}
+#: The column of the summary table holding the verdict that random maps get (ungated), and
+#: the masking run it comes from (the robustness chapter's floor of maps that know nothing).
+RANDOM_MAPS, RANDOM_MAPS_RUN = "random maps", "method-random"
+#: How a claim that random maps reproduce as well is marked in that column.
+NOT_SPECIFIC = "reproduced: not specific to relevance"
+#: The margins of the sensitivity table, as multiples of the profile's.
+MARGIN_FACTORS = (0.5, 1.0, 2.0)
 #: A fine-tuning row's tolerance: its lowest accuracy may move by this many standard
 #: deviations of the seeds' accuracies in the reference run (about a 95 % band for one seed).
 ACCURACY_SDS = 2.0
 
 # The summary module writes each effect with `verdicts.interval_text` ("ΔAUC = +0.031
-# [+0.012, +0.050]"), partial eta squared as "partial η² = 0.41 [0.10, 0.60]" and the
-# observers as "61.2 % [57.0, 65.3]"; the numbers are read back from that text because
-# `summary` is part of the digest stage's code (`facelrp.codehash`), and a numeric column
-# there would re-key the shipped digests. The round trip is tested (tests/test_conclusions.py).
+# [+0.012, +0.050]"), partial eta squared as "partial η² = 0.41 [0.10, 0.60] (90 %)" and the
+# observers as "61.2 % [57.0, 65.3]"; the numbers are read back from the text the reader
+# sees, so the comparison is of what the book shows. The round trip is tested
+# (tests/test_conclusions.py).
 _INTERVAL = re.compile(r"(?P<estimate>[-+]?\d+(?:\.\d+)?)(?: %)? \[(?P<low>[-+]?\d+(?:\.\d+)?), "
                        r"(?P<high>[-+]?\d+(?:\.\d+)?)\]")
 
@@ -50,8 +58,13 @@ class Conclusions:
     comparison : the summary chapter's table (`summary.paper_vs_run` and, where the run has
         the frozen-trunk reading, its column of verdicts); empty without the models' records
         or the main masking run
-    others : the masking verdicts under each other run of `RUNS` it has
-        (`robustness.verdict_table`), indexed by result
+    others : the masking verdicts under each other run of `RUNS` it has, indexed by result
+        (each gated by that run's own validity gate)
+    gates : label -> `floor.validity` of that masking run
+    sensitivity : the verdicts of the summary table counted at each margin of
+        `MARGIN_FACTORS` (rows: margin; columns: each verdict, and ``changed``, the rows whose
+        verdict differs from the profile's margin's)
+    margin : the profile's margin
     statistics : long table, one row per (run, result): ``run``, ``result``, ``verdict``,
         ``estimate``, ``low``, ``high`` (the statistic and its 95 % interval; NaN where the
         row has none)
@@ -60,6 +73,9 @@ class Conclusions:
     comparison: pd.DataFrame
     others: pd.DataFrame
     statistics: pd.DataFrame
+    gates: dict = None
+    sensitivity: pd.DataFrame = None
+    margin: float = None
 
 
 def statistic(text: str) -> tuple[float, float, float]:
@@ -101,7 +117,8 @@ def _accuracy_rows(accuracy: pd.DataFrame, comparison: pd.DataFrame) -> list[dic
     return rows
 
 
-def draw(profile, results, *, n_draws: int = 100, sample_seed: int = 0, runs: dict | None = None) -> Conclusions:
+def draw(profile, results, *, n_draws: int = 100, sample_seed: int = 0, runs: dict | None = None,
+         margin: float | None = None) -> Conclusions:
     """The conclusions of the run under `results` (`facelrp.artifacts.Results`; a cache
     folder has the same layout), from whichever of its masking runs are there.
 
@@ -110,44 +127,105 @@ def draw(profile, results, *, n_draws: int = 100, sample_seed: int = 0, runs: di
     n_draws, sample_seed : the comparison bins' sampling (`comparisons.sample_sources`), as
         the summary chapter's parameters
     runs : label -> masking run, default `RUNS`
+    margin : the smallest difference in AUC that counts; default the profile's
+        (``verdicts.margin``)
     """
     from ..models import finetune
     from ..store import load_npz
 
     runs = RUNS if runs is None else runs
+    margin = profile.verdicts["margin"] if margin is None else margin
     keys = finetune.model_keys(profile)
     draws = comparisons.sample_sources(keys, n_draws=n_draws, seed=sample_seed)
-    curves = {label: load_npz(results.masking(variant))["accuracy"]
-              for label, variant in runs.items() if results.masking(variant).is_file()}
+    found = {label: load_npz(results.masking(variant)) for label, variant in
+             {**runs, RANDOM_MAPS: RANDOM_MAPS_RUN}.items() if results.masking(variant).is_file()}
+    tables, gates = {}, {}
+    for label, arrays in found.items():
+        auc = masking.auc(arrays["accuracy"])
+        tables[label] = comparisons.auc_table(auc[: len(keys)], keys, draws)
+        gates[label] = floor.validity(auc, arrays["masks"], keys, margin=margin)
     statistics = []
     comparison = pd.DataFrame(columns=summary.COLUMNS)
+    sensitivity = pd.DataFrame()
     records = _records(results, keys)
-    if records is not None and MAIN in curves:
+    if records is not None and MAIN in tables:
         accuracy = finetune.run_table(records)
-        table = comparisons.auc_table(masking.auc(curves[MAIN][: len(keys)]), keys, draws)
         observers = _observers(results)
-        comparison = summary.paper_vs_run(accuracy, table, observers, simulated=profile.observers["source"] == "simulated")
+        simulated = profile.observers["source"] == "simulated"
+
+        def table_at(m):
+            return summary.paper_vs_run(accuracy, tables[MAIN], observers, simulated=simulated, margin=m,
+                                        gate=floor.validity(masking.auc(found[MAIN]["accuracy"]), found[MAIN]["masks"],
+                                                            keys, margin=m))
+
+        comparison = table_at(margin)
+        at = {factor: comparison if factor == 1.0 else table_at(factor * margin) for factor in MARGIN_FACTORS}
+        sensitivity = pd.DataFrame(
+            {f"{factor:g} × margin ({factor * margin:.4g})": {
+                **{v: int((t["verdict"] == v).sum()) for v in verdicts.VERDICTS},
+                "changed": int((t["verdict"].to_numpy() != comparison["verdict"].to_numpy()).sum())}
+             for factor, t in at.items()}).T
         statistics += _accuracy_rows(accuracy, comparison)
         for _, row in comparison.iterrows():
             if not row["result"].startswith("fine-tuning accuracy"):
                 statistics.append({"run": MAIN, "result": row["result"], "verdict": row["verdict"],
-                                   **dict(zip(("estimate", "low", "high"), statistic(row["effect (95 % CI)"])))})
+                                   **dict(zip(("estimate", "low", "high"), statistic(row[summary.EFFECT])))})
     others = {}
-    for label, accuracy in curves.items():
+    for label, table in tables.items():
         if label == MAIN:
             continue
-        rows = summary.masking_conclusions(
-            comparisons.auc_table(masking.auc(accuracy[: len(keys)]), keys, draws)).set_index("result")
+        # random maps: the verdict the rule gives without the gate (their own gate fails by design)
+        rows = summary.masking_conclusions(table, margin=margin,
+                                           gate=None if label == RANDOM_MAPS else gates[label]).set_index("result")
         others[label] = rows["verdict"]
         statistics += [{"run": label, "result": result, "verdict": row["verdict"],
-                        **dict(zip(("estimate", "low", "high"), statistic(row["effect (95 % CI)"])))}
+                        **dict(zip(("estimate", "low", "high"), statistic(row[summary.EFFECT])))}
                        for result, row in rows.iterrows()]
     others = pd.DataFrame(others)
     frozen = next((label for label, variant in runs.items() if variant == READING), None)
-    if frozen in others and len(comparison):
-        comparison[frozen] = comparison["result"].map(others[frozen]).fillna("")
-    return Conclusions(comparison, others.drop(columns=[frozen], errors="ignore"),
-                       pd.DataFrame(statistics, columns=["run", "result", "verdict", "estimate", "low", "high"]))
+    for column in (frozen, RANDOM_MAPS):
+        if column in others and len(comparison):
+            comparison[column] = comparison["result"].map(others[column]).fillna("")
+    if RANDOM_MAPS in comparison:
+        both = (comparison[RANDOM_MAPS] == verdicts.REPRODUCED) & (comparison["verdict"] == verdicts.REPRODUCED)
+        comparison.loc[both, RANDOM_MAPS] = NOT_SPECIFIC
+    return Conclusions(comparison, others.drop(columns=[frozen, RANDOM_MAPS], errors="ignore"),
+                       pd.DataFrame(statistics, columns=["run", "result", "verdict", "estimate", "low", "high"]),
+                       gates, sensitivity, margin)
+
+
+def headline(drawn: Conclusions) -> str:
+    """The summary's opening sentences, from the counts: how many claims each verdict got,
+    which destination types the masking test can judge, and how many reproduced claims random
+    maps reproduce as well."""
+    table = drawn.comparison
+    counts = table["verdict"].value_counts()
+    n = {v: int(counts.get(v, 0)) for v in verdicts.VERDICTS}
+    masking_rows = table[table["result"].str.startswith("Fig.")]
+    gate = drawn.gates.get(MAIN)
+    passed = [" ".join(t) for t, ok in gate["valid"].items() if ok] if gate is not None else []
+    failed = [" ".join(t) for t, ok in gate["valid"].items() if not ok] if gate is not None else []
+    judged = sum(n[v] for v in verdicts.JUDGED)
+    checkable = len(table) - n[verdicts.NOT_COMPARABLE]
+    text = (f"Of the {checkable} claims this run can check ({n[verdicts.NOT_COMPARABLE]} more not comparable: "
+            f"simulated or missing observers), {judged} could be judged: {n[verdicts.REPRODUCED]} reproduced, "
+            f"{n[verdicts.CONTRADICTED]} contradicted, {n[verdicts.INCONCLUSIVE]} inconclusive; "
+            f"{n[verdicts.NOT_TESTABLE]} of the {len(masking_rows)} masking claims are not testable here")
+    if failed:
+        text += (f", because for {len(failed)} of the {len(gate)} destination types ({', '.join(failed)}) the models' "
+                 "own masks do not hurt more than random masks and the randomised models' masks by a difference that "
+                 "counts, so the masking test cannot tell their maps from noise")
+    text += "."
+    if passed:
+        text += f" The masking test can judge {', '.join(passed)}."
+    else:
+        text += " The masking test can judge no destination type in this run."
+    if RANDOM_MAPS in table:
+        specific = int((table[RANDOM_MAPS] == NOT_SPECIFIC).sum())
+        fine_tuning = int((table["result"].str.startswith("fine-tuning") & (table["verdict"] == verdicts.REPRODUCED)).sum())
+        text += (f" Of the {n[verdicts.REPRODUCED]} reproduced, {fine_tuning} are fine-tuning accuracies (no masking), and "
+                 f"{specific} masking claims are reproduced by random maps as well (not specific to relevance).")
+    return text
 
 
 def compare(reference: Conclusions, fresh: Conclusions) -> pd.DataFrame:

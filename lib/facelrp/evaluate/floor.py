@@ -17,7 +17,7 @@ import pingouin as pg
 from . import comparisons, verdicts
 
 __all__ = ["RANDOMISED_PREFIX", "RANDOM", "FLOOR", "PIXELS", "per_destination", "floor_tables", "floor_reading",
-           "own_against_random"]
+           "own_against_random", "validity", "GATE_COLUMNS"]
 
 #: How a masking run names the masks of the randomised models, and its random-pixel masks.
 RANDOMISED_PREFIX, RANDOM = "randomised ", "random"
@@ -137,3 +137,58 @@ def own_against_random(destinations: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
                      "ΔAUC own - random (95 % CI)": verdicts.interval_text(d),
                      "Wilcoxon": f"W = {test['W_val']:g}, p = {test['p_val']:.2g}", "p": float(test["p_val"])})
     return per_model, pd.DataFrame(rows).set_index("models")
+
+
+#: The columns of `validity`.
+GATE_COLUMNS = ["n", "own masks", PIXELS, FLOOR, "own − random pixels", "own − randomised models", "valid"]
+
+
+def validity(auc: np.ndarray, masks, keys: list, *, margin: float) -> pd.DataFrame:
+    """The validity gate of the masking test, per destination type (pretraining x task):
+    do the type's own masks hurt more (lower AUC) than random-pixel masks and than the
+    randomised models' masks, by a difference that counts (`verdicts.judge` with the
+    margin)? Where either fails, the masking test cannot tell the type's maps from noise,
+    and the claims about how masks carry over to it are not testable in this run.
+
+    Parameters
+    ----------
+    auc : (masks, destinations) of one masking run; its masks include every destination's
+        own (named as the destination) and ``random``; the randomised models' masks where
+        the run has them (without, the gate tests random pixels alone and says so)
+    masks : the run's mask names
+    keys : the destinations' `finetune.ModelKey`, in the run's order
+    margin : the smallest difference in AUC that counts
+
+    Returns
+    -------
+    DataFrame indexed by (pretraining, task) with `GATE_COLUMNS`: the mean AUCs, the two
+    differences (own minus reference) with their intervals at the levels matched to their
+    Holm correction over the type's comparisons, and ``valid``.
+    """
+    import pingouin as pg
+
+    names = [str(m) for m in masks]
+    own = np.array([auc[names.index(k.name), j] for j, k in enumerate(keys)])
+    references = {PIXELS: auc[names.index(RANDOM)]}
+    randomised = [i for i, m in enumerate(names) if m.startswith(RANDOMISED_PREFIX)]
+    if randomised:
+        references[FLOOR] = auc[randomised].mean(axis=0)
+    rows = {}
+    for kind in dict.fromkeys((k.source, k.task) for k in keys):
+        at = [j for j, k in enumerate(keys) if (k.source, k.task) == kind]
+        raw = {name: verdicts.difference(own[at], ref[at], paired=True) for name, ref in references.items()}
+        corrected = dict(zip(raw, pg.multicomp([d["p"] for d in raw.values()], method="holm")[1]))
+        tested = {name: verdicts.difference(own[at], references[name][at], paired=True,
+                                            level=verdicts.matched_level(d["p"], corrected[name]))
+                  for name, d in raw.items()}
+        passed = all(verdicts.judge(verdicts.DIFFERENCE, d["low"], d["high"], margin=margin, sign=-1)
+                     == verdicts.REPRODUCED for d in tested.values())
+        rows[kind] = {"n": len(at), "own masks": own[at].mean(), PIXELS: references[PIXELS][at].mean(),
+                      FLOOR: references[FLOOR][at].mean() if FLOOR in references else np.nan,
+                      "own − random pixels": verdicts.interval_text(tested[PIXELS]),
+                      "own − randomised models": (verdicts.interval_text(tested[FLOOR]) if FLOOR in tested
+                                                  else "not measured in this run"),
+                      "valid": bool(passed)}
+    table = pd.DataFrame.from_dict(rows, orient="index")[GATE_COLUMNS]
+    table.index.names = ["pretraining", "task"]
+    return table

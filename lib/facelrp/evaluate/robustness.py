@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..explain import relevance
-from . import comparisons, masking, summary
+from . import comparisons, floor, masking, summary
 
 __all__ = ["PAPER_COLUMN", "conclusions", "verdict_table", "own_and_random_auc", "order_table", "own_vs_random",
            "agreement"]
@@ -17,15 +17,20 @@ __all__ = ["PAPER_COLUMN", "conclusions", "verdict_table", "own_and_random_auc",
 PAPER_COLUMN = "paper"
 
 
-def conclusions(curves: dict[str, np.ndarray], keys: list, draws: np.ndarray) -> pd.DataFrame:
-    """The masking conclusions of `summary.masking_conclusions` for each set of curves.
+def conclusions(curves: dict[str, dict], keys: list, draws: np.ndarray, *, margin: float,
+                ungated: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The masking conclusions of `summary.masking_conclusions` for each set of curves, each
+    gated by its own run's validity gate (`floor.validity`).
 
     Parameters
     ----------
-    curves : label -> accuracy (masks, destinations, levels) of a masking run; the first
-        ``len(keys)`` masks are the models' own, in `keys` order
+    curves : label -> a masking run's arrays: ``accuracy`` (masks, destinations, levels),
+        whose first ``len(keys)`` masks are the models' own, in `keys` order, and ``masks``
+        (names; ``random`` among them, and the randomised models' where the run has them)
     keys : the profile's `finetune.ModelKey` list
     draws : `comparisons.sample_sources` of `keys` (the same draws for every label)
+    margin : the smallest difference in AUC that counts (the profile's ``verdicts.margin``)
+    ungated : labels judged without the gate (random maps: what the rule alone would say)
 
     Returns
     -------
@@ -35,9 +40,11 @@ def conclusions(curves: dict[str, np.ndarray], keys: list, draws: np.ndarray) ->
     if PAPER_COLUMN in curves:
         raise ValueError(f"curves: the label {PAPER_COLUMN!r} is taken by the paper's column; name the run otherwise")
     columns = {}
-    for label, accuracy in curves.items():
-        auc = masking.auc(accuracy[: len(keys)])
-        rows = summary.masking_conclusions(comparisons.auc_table(auc, keys, draws)).set_index("result")
+    for label, arrays in curves.items():
+        auc = masking.auc(arrays["accuracy"])
+        gate = None if label in ungated else floor.validity(auc, arrays["masks"], keys, margin=margin)
+        rows = summary.masking_conclusions(comparisons.auc_table(auc[: len(keys)], keys, draws), margin=margin,
+                                           gate=gate).set_index("result")
         columns.setdefault(PAPER_COLUMN, rows["paper"])
         columns[label] = rows["this run"] + " — " + rows["verdict"]
     return pd.DataFrame(columns)[[PAPER_COLUMN, *curves]]

@@ -19,7 +19,7 @@ from scipy import ndimage
 
 from ..data.faces import EXTERNAL_PARTS, INTERNAL_PARTS, PARTS
 
-__all__ = [
+__all__ = ["MEASURES", "claim_readings", "claim_reading", 
     "REGIONS",
     "part_shares",
     "head_outline",
@@ -192,6 +192,82 @@ def region_tests(table: pd.DataFrame, dv: str = "internal_minus_external") -> di
     by_model = table.groupby(["model", "source", "task"], as_index=False)[dv].mean()
     models = pg.anova(data=by_model, dv=dv, between=["source", "task"], detailed=True)
     return {"faces": faces, "models": models}
+
+
+#: The measures of "relying more on internal features" the where chapter tests, in the
+#: order it reads them: the paper's words are about the internal share.
+MEASURES = {"internal share": "internal", "internal − external": "internal_minus_external",
+            "internal / external": "internal_over_external"}
+
+
+def claim_readings(table: pd.DataFrame) -> pd.DataFrame:
+    """The paper's claim (VGGFace-side models rely more on internal features; most for
+    gender) on each measure of `MEASURES`, in both forms of `region_tests`.
+
+    Per measure: the mean of each pretraining side, their difference (VGGFace minus
+    ImageNet), the pretraining effect's F and p over faces and over models, and its reading:
+    ``reproduced`` when both forms are significant (p < 0.05) with VGGFace higher,
+    ``contradicted`` when both are with ImageNet higher, ``inconclusive`` otherwise. The
+    interaction stated in advance (the difference larger for gender than for identity) is
+    read the same way from the source x task interaction. There is no margin on these
+    share scales: significance in both forms is the bar, stated before the run.
+
+    Parameters
+    ----------
+    table : `region_table` output
+    """
+    table = table.assign(internal_over_external=table["internal"] / table["external"])
+    rows = []
+    for label, dv in MEASURES.items():
+        tests = region_tests(table, dv)
+        faces, models = tests["faces"].set_index("Source"), tests["models"].set_index("Source")
+        by_source = table.groupby("source")[dv].mean()
+        by_type = table.groupby(["source", "task"])[dv].mean()
+        gaps = {task: by_type[("vggface", task)] - by_type[("imagenet", task)] for task in ("gender", "identity")}
+
+        def read(effect, sign):
+            p_faces, p_models = float(faces.loc[effect, "p_unc"]), float(models.loc[effect, "p_unc"])
+            if p_faces < 0.05 and p_models < 0.05 and sign != 0:
+                return p_faces, p_models, "reproduced" if sign > 0 else "contradicted"
+            return p_faces, p_models, "inconclusive"
+
+        difference = float(by_source["vggface"] - by_source["imagenet"])
+        p_faces, p_models, verdict = read("source", np.sign(difference))
+        pi_faces, pi_models, interaction = read("source * task", np.sign(gaps["gender"] - gaps["identity"]))
+        rows.append({"measure": label, "VGGFace side": float(by_source["vggface"]),
+                     "ImageNet side": float(by_source["imagenet"]), "VGGFace − ImageNet": difference,
+                     "F faces": float(faces.loc["source", "F"]),
+                     "df faces": f"{faces.loc['source', 'ddof1']:g}, {faces.loc['source', 'ddof2']:g}",
+                     "p faces": p_faces, "p models": p_models, "more internal on the VGGFace side": verdict,
+                     "gap gender": float(gaps["gender"]), "gap identity": float(gaps["identity"]),
+                     "p interaction (faces)": pi_faces, "p interaction (models)": pi_models,
+                     "largest for gender": interaction})
+    return pd.DataFrame(rows).set_index("measure")
+
+
+def claim_reading(readings: pd.DataFrame) -> str:
+    """What `claim_readings` says, in sentences chosen by it: the paper's measure (the
+    internal share) first, then whether the other measures agree."""
+    column = "more internal on the VGGFace side"
+    paper = readings.iloc[0]
+    said = {"reproduced": "the VGGFace-side models put more of their relevance on internal features",
+            "contradicted": "the ImageNet-side models put more of their relevance on internal features",
+            "inconclusive": "neither side puts significantly more of its relevance on internal features in both forms "
+                            "of the test"}
+    text = (f"On the paper's own measure, the internal share, {said[paper[column]]} "
+            f"(VGGFace side {paper['VGGFace side']:.3f}, ImageNet side {paper['ImageNet side']:.3f}): {paper[column]}.")
+    others = readings.iloc[1:]
+    differing = others[others[column] != paper[column]]
+    if len(differing):
+        text += (" The claim depends on its measure: " + "; ".join(
+            f"{name} reads {row[column]} (VGGFace side {row['VGGFace side']:.3f}, ImageNet side {row['ImageNet side']:.3f})"
+            for name, row in differing.iterrows())
+                 + ". A contrast of internal and external shares moves with relevance on the external parts (hair, ears, "
+                   "head outline) as much as with the internal ones, so it alone cannot carry the paper's words.")
+    else:
+        text += " The other measures agree."
+    text += f" Largest for gender (the interaction stated in advance), on the internal share: {paper['largest for gender']}."
+    return text
 
 
 def localisation_table(regions: pd.DataFrame, internal: np.ndarray) -> pd.DataFrame:

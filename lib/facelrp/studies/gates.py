@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = [
+__all__ = ["PLATEAU_DROP", "PLATEAU_EPOCHS", "RATE_TOLERANCE", "plateau_table", "rate_table", "comparison_reading", 
     "run_table",
     "attribute_estimation",
     "GateSpec",
@@ -373,7 +373,7 @@ def run_table(records: dict[tuple[str, int], dict]) -> pd.DataFrame:
 
 
 def attribute_estimation(runs: dict[tuple[str, int], dict], attributes: dict[str, np.ndarray], train: np.ndarray,
-                         test: np.ndarray, n_blocks: int) -> pd.DataFrame:
+                         test: np.ndarray, n_blocks: int, *, within: np.ndarray | None = None) -> pd.DataFrame:
     """Equation 5 on the test images of every gated variant: how often the attribute value
     whose mask is nearest to an image's gate pattern is the image's value.
 
@@ -386,34 +386,130 @@ def attribute_estimation(runs: dict[tuple[str, int], dict], attributes: dict[str
     runs : (variant, seed) -> the gates stage's arrays (``gates``, ``train_gates``)
     attributes : name -> (n_images,) 0/1 values of every gate face
     train, test : indices of the training and test faces
+    within : (n_images,) 0/1 values of an attribute to partial out (gender): each reading
+        is then made within each of its groups (learned centroids from that group's
+        training images) and scored against the larger class *within* the group, so an
+        attribute read only through its correlation with `within` scores at its floor; the
+        attribute `within` itself is left out
 
     Returns
     -------
     One row per variant and attribute: ``variant``, ``attribute``, ``masks`` (imposed or
     learned), ``accuracy`` (%, mean over seeds), ``majority class`` (%, always guessing
-    the larger class).
+    the larger class, within each group where `within` is given).
     """
+    groups = [np.ones(len(next(iter(attributes.values()))), dtype=bool)] if within is None else \
+        [np.asarray(within) == value for value in (0, 1)]
     rows = []
     for variant in dict.fromkeys(v for v, _ in runs):
         if variant == "resnet":
             continue
         imposed = {name: (masks, blocks) for name, masks, blocks in variant_settings(variant, n_blocks)["iig"]}
         for name, values in attributes.items():
-            scores = []
-            for (other, _), arrays in runs.items():
-                if other != variant:
-                    continue
-                if name in imposed:
-                    masks, blocks = imposed[name]
-                else:
-                    masks, blocks = gate_heatmap(arrays["train_gates"], values[train]), list(range(n_blocks))
-                scores.append((estimate_attribute(arrays["gates"], masks, blocks) == values[test]).mean())
-            share = values[test].mean()
+            if within is not None and np.array_equal(values, within):
+                continue
+            scores, floors = [], []
+            for group in groups:
+                on_train, on_test = train[group[train]], group[test]
+                share = values[test][on_test].mean()
+                floors.append((on_test.sum(), max(share, 1 - share)))
+                for (other, _), arrays in runs.items():
+                    if other != variant:
+                        continue
+                    if name in imposed:
+                        masks, blocks = imposed[name]
+                    else:
+                        masks = gate_heatmap(arrays["train_gates"][group[train]], values[on_train])
+                        blocks = list(range(n_blocks))
+                    found = estimate_attribute(arrays["gates"][on_test], masks, blocks) == values[test][on_test]
+                    scores.append((on_test.sum(), found.mean()))
+            weight = np.array([n for n, _ in scores], dtype=float)
             rows.append({"variant": variant, "attribute": name,
                          "masks": "imposed (IIG)" if name in imposed else "learned centroids",
-                         "accuracy": 100 * float(np.mean(scores)), "majority class": 100 * max(share, 1 - share)})
+                         "accuracy": 100 * float(np.average([v for _, v in scores], weights=weight)),
+                         "majority class": 100 * float(np.average([v for _, v in floors],
+                                                                  weights=[n for n, _ in floors]))})
     return pd.DataFrame(rows)
 
+
+#: A training run has reached a plateau when its loss fell by less than this fraction over
+#: its last `PLATEAU_EPOCHS` epochs (fixed before reading the runs).
+PLATEAU_DROP, PLATEAU_EPOCHS = 0.05, 5
+#: An AIG network meets its target rate when its gated blocks run for a share of the test
+#: images within this of the target.
+RATE_TOLERANCE = 0.05
+
+
+def plateau_table(runs: dict[tuple[str, int], tuple[dict, dict]]) -> pd.DataFrame:
+    """Per training run: its loss at the end, how much it fell over the last
+    `PLATEAU_EPOCHS` epochs (a fraction of the loss then), training and test accuracy (%),
+    and ``plateau`` (fell by less than `PLATEAU_DROP`).
+
+    Parameters
+    ----------
+    runs : (variant, seed) -> (the gates stage's arrays, with ``history``: the loss per
+        epoch; its record)
+    """
+    rows = []
+    for (variant, seed), (arrays, record) in runs.items():
+        loss = np.asarray(arrays["history"], dtype=float)
+        before = loss[-PLATEAU_EPOCHS - 1] if len(loss) > PLATEAU_EPOCHS else loss[0]
+        drop = float((before - loss[-1]) / before) if before else 0.0
+        rows.append({"variant": variant, "seed": seed, "epochs": len(loss), "final loss": float(loss[-1]),
+                     f"loss drop over the last {PLATEAU_EPOCHS} epochs": drop,
+                     "train accuracy (%)": 100 * record["train_accuracy"], "test accuracy (%)": 100 * record["accuracy"],
+                     "plateau": bool(drop < PLATEAU_DROP)})
+    return pd.DataFrame(rows).set_index(["variant", "seed"])
+
+
+def rate_table(runs: dict[tuple[str, int], tuple[dict, dict]], n_blocks: int) -> pd.DataFrame:
+    """Per AIG variant, mean over its seeds: the target rate, the share of the test images
+    that ran each gated block (the blocks the target applies to: all but the first and
+    last), the share of the full network's multiply-adds executed, and ``target met``
+    (achieved within `RATE_TOLERANCE` of the target, for every seed)."""
+    rows = {}
+    for (variant, seed), (arrays, record) in runs.items():
+        if not variant.startswith("aig-"):
+            continue
+        target = variant_settings(variant, n_blocks)["targets"][1]
+        achieved = float(np.asarray(arrays["gates"])[:, 1:-1].mean())
+        row = rows.setdefault(variant, {"target rate": target, "achieved": [], "cost share": []})
+        row["achieved"].append(achieved)
+        row["cost share"].append(record["mean_gflops"] / record["full_gflops"])
+    return pd.DataFrame({variant: {"target rate": row["target rate"], "achieved rate": float(np.mean(row["achieved"])),
+                                   "executed share of the full cost": float(np.mean(row["cost share"])),
+                                   "target met": all(abs(a - row["target rate"]) <= RATE_TOLERANCE
+                                                     for a in row["achieved"])}
+                         for variant, row in rows.items()}).T
+
+
+def comparison_reading(plateaus: pd.DataFrame) -> str:
+    """Whether the run can compare the variants' accuracies, and what it finds, from
+    `plateau_table`: only networks trained to a plateau are compared, and a gap between two
+    variants counts only when every seed of one lies above every seed of the other."""
+    n_seeds = plateaus.groupby("variant").size()
+    if not plateaus["plateau"].all():
+        falling = plateaus[~plateaus["plateau"]]
+        column = f"loss drop over the last {PLATEAU_EPOCHS} epochs"
+        return (f"This run cannot compare the variants: {len(falling)} of its {len(plateaus)} networks had not reached a "
+                f"plateau (their loss still fell by {100 * falling[column].min():.0f} to "
+                f"{100 * falling[column].max():.0f} % over the last {PLATEAU_EPOCHS} epochs; training accuracy "
+                f"{plateaus['train accuracy (%)'].min():.1f} to {plateaus['train accuracy (%)'].max():.1f} %), so their "
+                f"accuracies say how far each got in {int(plateaus['epochs'].max())} epochs, not what each variant can "
+                f"do. With {int(n_seeds.min())} seeds per variant, a gap counts only where every seed of one variant "
+                "lies above every seed of the other.")
+    test = plateaus["test accuracy (%)"]
+    resnet = test.xs("resnet", level="variant")
+    gated = test.drop(index="resnet", level="variant")
+    best = gated.groupby("variant").mean().idxmax()
+    ours = gated.xs(best, level="variant")
+    if ours.min() > resnet.max():
+        found = f"every seed of {best} beats every seed of the plain network"
+    elif ours.max() < resnet.min():
+        found = f"every seed of the plain network beats every seed of the best gated variant, {best}: the gates cost accuracy"
+    else:
+        found = f"the seeds of the best gated variant, {best}, and of the plain network overlap: no difference this run can show"
+    return f"All {len(plateaus)} networks reached a plateau; with {int(n_seeds.min())} seeds per variant, {found}."
 
 
 def profile_spec(settings: dict, size: int, n_classes: int) -> GateSpec:
