@@ -100,7 +100,11 @@ FIXED_CLAIMS = ("validates the maps and does not depend on the seed", "Masks car
                 "This is what <a",
                 # descriptions the papers do not carry: the fine-tuned layers stated as the paper's
                 # method, the attributes' readout as the main models' making, a count of masks in words
-                "Every one of its twenty models keeps", "20 models are made", "all 21 masks")
+                "Every one of its twenty models keeps", "20 models are made", "all 21 masks",
+                # claims a run decides, stated in fixed text (issue 40): the equivalence bound taken
+                # from the run's own effect, the gates' cost, the attributes' view and neurons
+                "the effect the paper calls large", "the gates cost accuracy here", "is easy everywhere",
+                "and these panels show", "TOST p =")
 
 
 def test_no_page_asserts_a_result_in_fixed_text(smoke_book):
@@ -111,6 +115,11 @@ def test_no_page_asserts_a_result_in_fixed_text(smoke_book):
     # what took the fixed "no difference ... of that kind" sentence's place is computed by the run
     assert re.search(r"In this run those are:\s*<span[^>]*>[^<]+</span>", pages["robust.html"])
     assert re.search(r"With every layer re-initialised,\s*<span[^>]*>the composite(&#8217;|’|')s maps", pages["where.html"])
+    # the summary's opening, the part claim's reading and the gates' comparison are the run's
+    assert re.search(r"<span[^>]*>Of the \d+ claims this run can check", pages["summary.html"])
+    assert re.search(r"<span[^>]*>On the paper(&#8217;|’|')s own measure, the internal share", pages["where.html"])
+    assert re.search(r"<span[^>]*>(This run cannot compare the variants|All \d+ networks reached a plateau)",
+                     pages["gates.html"])
 
 
 def test_figures_carry_the_papers_numbers_only_and_figure_6_its_baselines(smoke_book):

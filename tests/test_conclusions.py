@@ -86,3 +86,17 @@ def test_the_demo_caches_conclusions_are_gated_counted_and_marked_from_the_run()
     sensitivity = drawn.sensitivity
     assert len(sensitivity) == 3 and sensitivity["changed"].iloc[1] == 0
     assert (sensitivity[list(verdicts.VERDICTS)].sum(axis=1) == len(table)).all()
+
+
+def test_the_conclusions_command_prints_the_verdicts_of_the_shipped_cache(capsys, monkeypatch):
+    from pathlib import Path
+
+    from facelrp.__main__ import main
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    assert main(["conclusions", "--profile", "smoke", "--results", "cache"]) == 0
+    out = capsys.readouterr().out
+    assert "validity gate:" in out and "the verdicts at other margins:" in out
+    assert "could be judged" in out and "Fig. 6, vggface identity: effect of mask source" in out
+    with pytest.raises(SystemExit, match="holds no model records or masking curves"):
+        main(["conclusions", "--profile", "smoke", "--results", "/nonexistent-folder"])

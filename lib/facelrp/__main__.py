@@ -141,6 +141,26 @@ def _cache(args) -> str:
     return _verify(profile, results, args.out)
 
 
+def _conclusions(args) -> str:
+    """`conclusions`: the summary chapter's verdicts of a results folder, in a terminal."""
+    import pandas as pd
+
+    from .artifacts import Results
+    from .evaluate import conclusions
+
+    profile = load_profile(args.profile)
+    drawn = conclusions.draw(profile, Results(profile, args.results))
+    if not len(drawn.comparison):
+        raise SystemExit(f"conclusions: {Results(profile, args.results).root} holds no model records or masking curves; "
+                         "run the pipeline (`make book`) or pass --results cache for the shipped cache")
+    with pd.option_context("display.width", 200, "display.max_colwidth", 80, "display.max_rows", 200):
+        print(drawn.comparison.set_index("result")[["verdict", *[c for c in (conclusions.RANDOM_MAPS,)
+                                                                 if c in drawn.comparison]]].to_string())
+        print("\nvalidity gate:\n" + drawn.gates[conclusions.MAIN].to_string())
+        print("\nthe verdicts at other margins:\n" + drawn.sensitivity.to_string())
+    return conclusions.headline(drawn)
+
+
 def _verify(profile, results, out=None) -> str:
     """`cache-verify`: print `cache.report` (the conclusions, then one line per job)."""
     from tqdm import tqdm
@@ -214,6 +234,8 @@ _COMMANDS = {
     "gates": (_stage, "train one gated-network variant, record its gates", [
         ("--variant", {"required": True, "help": "resnet, aig-<rate>, iig-gender or iig-gender-<attribute>"}),
         _SEED, _FACES, _OUT]),
+    "conclusions": (_conclusions, "the summary chapter's verdicts of a results folder (--results cache: the shipped cache)",
+                    [_RESULTS]),
     "cache-status": (_cache, "which expensive jobs the cache restores, and why the others are computed", [_RESULTS]),
     "cache-store": (_cache, "store the expensive jobs' results in cache/<profile>/ with their keys", [_RESULTS, (
         "--job", {"action": "append", "default": [], "help": "only this job (repeatable; default: all)"})]),
