@@ -34,7 +34,52 @@ PROFILE_CASES = [
     ("misspelt probing key", {"probing.component": 3}, r"probing has unknown settings 'component' \(did you mean 'components'\?\)"),
     ("required key missing", {"finetune.epochs": None}, r"finetune lacks \['epochs'\]; add them"),
     ("unknown face source", {"faces.source": "web"}, r"faces.source 'web' is not one of \['synthetic', 'folder'\]"),
-    ("unknown frozen part", {"finetune.frozen": "all"}, r"finetune.frozen 'all' is not one of \['convolutions', 'trunk'\]"),
+    ("unknown frozen part", {"finetune.frozen": "all"}, r"finetune.frozen: 'all' is not one of \['convolutions', 'trunk'\]"),
+    # types and ranges (the second round): one line naming the setting, the value and what is allowed
+    ("learning rate read as text", {"trunks.pretrain.learning_rate": "3e-3"},
+     r"trunks.pretrain.learning_rate: '3e-3' is text, not a number \(YAML reads a number such as 3e-3 without a "
+     r"decimal point as text: write 3.0e-3 or 0.003\)"),
+    ("negative pretraining epochs", {"trunks.pretrain.epochs": -1},
+     r"trunks.pretrain.epochs: -1 is out of range: it must be at least 1"),
+    ("a source's pretraining override", {"trunks.pretrain.imagenet": {"epochs": 0}},
+     r"trunks.pretrain.imagenet.epochs: 0 is out of range: it must be at least 1"),
+    ("a seed twice", {"finetune.seeds": [0, 0, 1, 2, 3]}, r"finetune.seeds: seed 0 appears twice; list each once"),
+    ("no seeds", {"finetune.seeds": []}, r"finetune.seeds: \[\] is not a non-empty list"),
+    ("a negative seed", {"finetune.seeds": [0, -1]}, r"finetune.seeds: -1 is not a seed \(a whole number, at least 0\)"),
+    ("face size as text", {"faces.size": "32"}, r"faces.size: '32' is text, not a whole number"),
+    ("face size zero", {"faces.size": 0}, r"faces.size: 0 is out of range: it must be from 8 to 1024"),
+    ("half a man", {"faces.n_male": 6.5}, r"faces.n_male: 6.5 is not a whole number"),
+    ("a yes for a count", {"faces.n_female": True}, r"faces.n_female: True is not a whole number"),
+    ("observer count as text", {"observers.n": "46"}, r"observers.n: '46' is text, not a whole number"),
+    ("no observers", {"observers.n": 0}, r"observers.n: 0 is out of range: it must be at least 1"),
+    ("fewer than no observers", {"observers.n": -3}, r"observers.n: -3 is out of range: it must be at least 1"),
+    ("negative observer noise", {"observers.noise": -1}, r"observers.noise: -1 is out of range: it must be at least 0"),
+    ("internal weight above one", {"observers.internal_weight": 1.5},
+     r"observers.internal_weight: 1.5 is out of range: it must be from 0 to 1"),
+    ("an observers source unknown", {"observers.source": "web"},
+     r"observers must be 'source: simulated' or 'source: file' with 'file: <csv>'"),
+    ("an observers file missing", {"observers.source": "file"}, r"observers lacks \['file'\]; add them"),
+    ("zero fine-tuning rate", {"finetune.learning_rate": 0}, r"finetune.learning_rate: 0 is out of range: it must be in \(0, 1\]"),
+    ("infinite fine-tuning rate", {"finetune.learning_rate": float("inf")}, r"finetune.learning_rate: inf is not a number"),
+    ("zero batch", {"finetune.batch_size": 0}, r"finetune.batch_size: 0 is out of range: it must be at least 1"),
+    ("split seed as text", {"finetune.split_seed": "zero"}, r"finetune.split_seed: 'zero' is text, not a whole number"),
+    ("trunk width zero", {"trunks.spec.width": 0}, r"trunks.spec.width: 0 is out of range: it must be in \(0, 1\]"),
+    ("input size off the grid", {"trunks.spec.input_size": 48, "faces.size": 48},
+     r"trunks.spec: input_size must be a multiple of 32 \(five 2x poolings\), got 48"),
+    ("a pin that is no hash", {"trunks.vggface_sha256": "abc"}, r"trunks.vggface_sha256: 'abc' is not a SHA-256"),
+    ("an unknown trunk source", {"trunks.source": "internet"},
+     r"trunks.source: 'internet' is not one of \['pretrain', 'shipped', 'real'\]"),
+    ("a planted part that is no part", {"planted.parts": ["beard"]}, r"planted.parts: 'beard' is not a face part"),
+    ("planted classes one", {"planted.n_classes": 1}, r"planted.n_classes: 1 is out of range: it must be at least 2"),
+    ("probing components zero", {"probing.components": 0}, r"probing.components: 0 is out of range: it must be at least 1"),
+    ("probing max features as text", {"probing.max_features": "all"},
+     r"probing.max_features: 'all' is text, not a whole number"),
+    ("a gates variant unknown", {"gates.variants": ["resnet", "aig-2"]}, r"gates.variants: 'aig-2' is not a variant"),
+    ("a gates variant twice", {"gates.variants": ["resnet", "resnet"]}, r"gates.variants: entry 'resnet' appears twice"),
+    ("a gates stage malformed", {"gates.stages": [[4, 1]]}, r"gates.stages: \[4, 1\] is not \[channels, blocks, stride\]"),
+    ("gates seeds twice", {"gates.seeds": [0, 0]}, r"gates.seeds: seed 0 appears twice"),
+    ("a section that is not a mapping", {"planted": [1, 2]}, r"planted: \[1, 2\] is not a mapping of settings"),
+    ("a margin without its reason", {"verdicts.margin": 0.05}, r"verdicts.margin is set without verdicts.reason"),
 ]
 
 
@@ -239,3 +284,28 @@ def test_masking_with_the_floor_refuses_sanity_files_without_randomised_maps(tmp
                                          r"frontal faces; remake it with `python -m facelrp sanity --profile smoke "
                                          r"--model imagenet-gender-s0`"):
         masking.run(smoke, randomised=True)
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_the_old_file_stays(tmp_path, monkeypatch):
+    import errno
+
+    store.save_npz(tmp_path / "a.npz", x=np.arange(3))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", full)
+    with pytest.raises(store.DiskFullError) as caught:
+        store.save_npz(tmp_path / "a.npz", x=np.arange(5))
+    assert str(caught.value) == (f"{tmp_path / 'a.npz'}: no space left on the device while writing it (the old file, "
+                                 "if any, is untouched); free some space or write elsewhere (FACELRP_RESULTS, --out)")
+    np.testing.assert_array_equal(store.load_npz(tmp_path / "a.npz")["x"], np.arange(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]
+
+
+def test_an_output_that_is_a_folder_is_refused_before_the_work(tmp_path):
+    (tmp_path / "faces").mkdir()
+    run = _cli("render-faces", "--profile", "smoke", "--out", str(tmp_path / "faces"), cwd=tmp_path)
+    assert run.returncode == 2 and list((tmp_path / "faces").iterdir()) == []
+    assert run.stderr == (f"python -m facelrp render-faces: --out {tmp_path / 'faces'}: a folder is there; name the file "
+                          f"to write (e.g. {tmp_path / 'faces' / 'out.npz'})\n")

@@ -412,8 +412,9 @@ def test_every_function_a_stage_runs_is_in_its_code_hash(tmp_path):
                          capture_output=True, text=True, env={**os.environ, "FACELRP_RESULTS": str(tmp_path)}, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     executed = json.loads(run.stdout.strip().splitlines()[-1])
+    # the bookkeeping modules, the command line, and what only they call (the profile's checks)
     outside = {f"lib/facelrp/{name}.py" for name in ("__main__", "__init__", "artifacts", "store", "profiles", "pipeline",
-                                                      "codehash", "warm")}
+                                                      "codehash", "warm", "settings")}
     covered = {}
     for stage in ("render-faces", "features"):
         for relative, names in codehash.stage_definitions(stage).items():
@@ -422,3 +423,50 @@ def test_every_function_a_stage_runs_is_in_its_code_hash(tmp_path):
                and name.split(".")[0] not in covered.get(relative, set())
                and not name.startswith("<")]  # a module's own code (<module>), a comprehension
     assert len(executed) > 20 and missing == []
+
+
+@pytest.fixture
+def smoke_cache_copy(tmp_path, monkeypatch):
+    import shutil
+
+    from facelrp.artifacts import Results
+    from facelrp.profiles import load_profile
+
+    copy = tmp_path / "cache" / "smoke"
+    shutil.copytree(cache.cache_dir("smoke"), copy)
+    monkeypatch.setattr(cache, "cache_dir", lambda name: copy)
+    profile = load_profile("smoke")
+    return SimpleNamespace(folder=copy, profile=profile, results=Results(profile, tmp_path / "results"))
+
+
+def test_a_byte_changed_in_the_cache_is_found_by_the_status_and_nothing_of_its_entry_is_restored(smoke_cache_copy):
+    c = smoke_cache_copy
+    manifest = cache.load_manifest("smoke")
+    name = "masking"
+    entry = manifest.entries[name]
+    damaged = sorted(entry.files)[-1]  # the last file restore would copy
+    data = bytearray((c.folder / damaged).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (c.folder / damaged).write_bytes(bytes(data))
+    why = cache.status(c.profile, c.results)[name]
+    assert len(why) == 1 and why[0].startswith(f"{c.folder / damaged}: changed since it was stored")
+    with pytest.raises(cache.CacheError, match="changed since it was stored"):
+        cache.restore(c.profile, c.results, name)
+    assert not any((c.results.root / f).exists() for f in entry.files)  # not one of its files copied
+    assert cache.status(c.profile, c.results)["model-imagenet-gender-s0"] == []  # the others stay usable
+
+
+def test_a_killed_restores_temporaries_are_swept_and_a_live_ones_kept(smoke_cache_copy):
+    import os
+
+    c = smoke_cache_copy
+    entry = cache.load_manifest("smoke").entries["masking"]
+    target = c.results.root / sorted(entry.files)[0]
+    target.parent.mkdir(parents=True)
+    dead = target.with_name(f".{target.name}.restore-{2 ** 22 + 12345}")  # above Linux's pid range
+    live = target.with_name(f".{target.name}.restore-{os.getppid()}")
+    dead.write_text("half")
+    live.write_text("half")
+    restored = cache.restore(c.profile, c.results, "masking")
+    assert len(restored) == len(entry.files) and not dead.exists() and live.exists()
+    assert not [p for p in target.parent.glob(f".*restore-{os.getpid()}")]

@@ -30,8 +30,8 @@ def test_results_dir_follows_the_environment(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("edits, message", [
-    ({"finetune.frozen": "everything"}, r"finetune.frozen 'everything' is not one of \['convolutions', 'trunk'\]"),
-    ({"finetune.schedule": "linear"}, r"finetune.schedule 'linear' is not one of \['constant', 'cosine'\]"),
+    ({"finetune.frozen": "everything"}, r"finetune.frozen: 'everything' is not one of \['convolutions', 'trunk'\]"),
+    ({"finetune.schedule": "linear"}, r"finetune.schedule: 'linear' is not one of \['constant', 'cosine'\]"),
 ])
 def test_bad_finetune_setting_names_the_file_and_the_choices(edited_profile, edits, message):
     with pytest.raises(ValueError, match=r"profiles.yml: profile 'x' " + message):
@@ -74,9 +74,9 @@ def test_the_margin_is_the_smoke_pilots_seed_to_seed_spread_as_its_reason_says()
 
 
 @pytest.mark.parametrize("value, message", [
-    ("0.03", "verdicts.margin: '0.03' is not a number in"),
-    (-0.1, "verdicts.margin: -0.1 is not a number in"),
-    (True, "verdicts.margin: True is not a number in"),
+    ("0.03", "verdicts.margin: '0.03' is text, not a number"),
+    (-0.1, "verdicts.margin: -0.1 is out of range: it must be from 0 to 1"),
+    (True, "verdicts.margin: True is not a number"),
 ])
 def test_a_bad_margin_is_refused_with_the_setting_named(tmp_path, value, message):
     import yaml

@@ -29,6 +29,9 @@ def _stage(args) -> str:
         options["progress"] = True
     profile = load_profile(args.profile)
     if args.out:  # the output folder is checked before the work starts (rank2's --out is the folder)
+        if args.stage != "rank2" and Path(args.out).is_dir():
+            raise IsADirectoryError(f"--out {args.out}: a folder is there; name the file to write "
+                                    f"(e.g. {Path(args.out) / 'out.npz'})")
         check_writable(Path(args.out) if args.stage == "rank2" else Path(args.out).parent)
     else:
         check_writable(profile.trunk_path(args.source).parent if args.stage == "pretrain" else Results(profile).root)
@@ -291,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     import signal
 
     from .stages import StageError  # a ValueError, as facelrp.cache.CacheError is
+    from .store import DiskFullError
 
     command_line = parser()
     args = command_line.parse_args(argv)
@@ -304,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         message = args.run(args)
-    except (StageError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as error:
+    except (StageError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError, DiskFullError) as error:
         if args.debug or os.environ.get("FACELRP_DEBUG", "") not in ("", "0"):
             raise
         command_line.exit(2, f"python -m facelrp {args.stage}: {error}\n")

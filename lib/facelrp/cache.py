@@ -406,9 +406,9 @@ def status(profile, results: Results) -> dict[str, list[str]]:
             changed = [f"profile section {name!r} changed" for name, value in entry.sections.items()
                        if _canon(getattr(profile, name)) != _canon(value)]
             found[job.name] = sorted(set(why + changed)) or ["settings of an input stage changed"]
-        else:
-            missing = [f for f in entry.files if not (manifest.folder / f).is_file()]
-            found[job.name] = [f"{manifest.folder / missing[0]} is missing"] if missing else []
+        else:  # the files too: a byte changed in the cache makes the entry unusable, not "restored"
+            problem = _files_problem(manifest, entry, profile)
+            found[job.name] = [problem] if problem else []
     return found
 
 
@@ -498,23 +498,49 @@ def restore(profile, results: Results, name: str) -> list[Path]:
             raise CacheError(f"{_relative(path)}: not the file the cached {name} was made from (sha256 {current[:12]}, "
                              f"expected {child['sha256'][:12]}); this machine made another {input_name}, so the "
                              f"cache cannot be used: run `make reproduce PROFILE={profile.name}`")
+    problem = _files_problem(manifest, entry, profile)
+    if problem:  # every file checked before any is copied: a damaged entry leaves nothing half-restored
+        raise CacheError(problem)
     restored = []
-    for relative, sha in sorted(entry.files.items()):
-        source = manifest.folder / relative
-        if not source.is_file() or file_sha256(source) != sha:
-            raise CacheError(f"{source}: missing or changed since it was stored (sha256 {sha[:12]} expected); "
-                             f"`git checkout -- {_relative(source)}` or run `make reproduce PROFILE={profile.name}`")
+    for relative in sorted(entry.files):
         target = results.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
+        _sweep(target.parent)
         temporary = target.with_name(f".{target.name}.restore-{os.getpid()}")
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
+        try:
+            shutil.copyfile(manifest.folder / relative, temporary)
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
         restored.append(target)
     from .store import save_json
 
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     save_json(_marker(results, name), {"job": name, "key": entry.key, "made": entry.made, "restored": now})
     return restored
+
+
+def _files_problem(manifest: Manifest, entry: Entry, profile) -> str | None:
+    """The first of an entry's files that is missing or not the bytes it was stored with,
+    as the line that says so and the fix; None when every one is."""
+    for relative, sha in sorted(entry.files.items()):
+        source = manifest.folder / relative
+        if not source.is_file() or _sha256_now(source, source.stat().st_mtime_ns) != sha:
+            state = "changed since it was stored" if source.is_file() else "missing"
+            return (f"{source}: {state} (sha256 {sha[:12]} expected); `git checkout -- {_relative(source)}` or run "
+                    f"`make reproduce PROFILE={profile.name}`")
+    return None
+
+
+def _sweep(folder: Path) -> None:
+    from .store import process_alive
+
+    """Remove the temporaries of restores killed before they could (``.<name>.restore-<pid>``
+    of a process that no longer runs); a live restore's are kept."""
+    for path in folder.glob(".*.restore-*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not process_alive(int(pid)):
+            path.unlink(missing_ok=True)
 
 
 def _marker(results: Results, name: str) -> Path:

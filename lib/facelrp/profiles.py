@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from . import settings
 
 __all__ = ["FROZEN", "SCHEDULES", "PROFILE_NAMES", "TRUNK_SOURCES", "Profile", "load_profile", "profiles_file"]
 
@@ -20,44 +23,17 @@ _TRUNK_SOURCES = ("pretrain", "shipped", "real")
 FROZEN = {"convolutions": "flatten", "trunk": "fc2"}
 # finetune.schedule: Adam's rate over a fine-tuning run (see facelrp.models.finetune.train_readout)
 SCHEDULES = ("constant", "cosine")
-# two classes told apart by the brows only (shape and tone), as "gender carried only by the
-# brows": with frozen trunks at 64 px, finer plants (8 classes by nose and mouth) were not
-# learnable from a few hundred images (readouts at chance)
-_PLANTED = {"n_classes": 2, "images_per_class": 200, "parts": ["brows"], "seed": 0}
-# attribute probing (`facelrp.studies.probing`): identities of each split, images per identity
-# (half frontal, half profile), PLS components, top-k neurons/filters, and the widest layer
-# (values per image) probed without spatial pooling; None never pools
-_PROBING = {"n_train": 512, "n_validation": 1536, "images_per_identity": 4, "components": 8, "top": 8,
-            "max_features": None, "single_samples": 50, "seed": 0}
-# gated networks (`facelrp.studies.gates`): identities and images per identity of the
-# identification faces (synthetic in every profile: the gate analyses need attributes the
-# photographs do not carry), the gated ResNet's shape, training, variants and seeds
-_GATES = {"n_identities": 60, "images_per_identity": 30, "size": 64, "stem": 8, "stages": [[8, 2, 1], [16, 2, 2], [32, 2, 2], [64, 2, 2]],
-          "gate_hidden": 16, "epochs": 20, "batch_size": 64, "learning_rate": 0.002, "seeds": [0, 1],
-          "variants": ["resnet", "aig-0.4", "aig-0.5", "aig-0.7", "iig-gender", "iig-gender-hair_length"], "seed": 0}
-# The verdicts' margin (`facelrp.evaluate.verdicts`): the smallest difference in masking AUC
-# that counts, the same for every claim, derived by a stated rule from the smoke pilot (a
-# different, smaller design), not from the demo's effects (the demo run existed when it was
-# set, so the summary shows the verdicts at half and twice it): the seed-to-seed standard deviation of a model's
-# own-mask AUC there, pooled over its four destination types (0.025; tests/test_profiles.py
-# recomputes it from the shipped smoke cache). A difference smaller than what retraining the
-# readout from another seed moves one model's AUC by does not count.
-_VERDICTS = {"margin": 0.025,
-             "reason": "the seed-to-seed standard deviation of a model's own-mask AUC in the smoke pilot, pooled over "
-                       "its four destination types (0.025): a difference smaller than what retraining the readout from "
-                       "another seed moves one model's AUC by does not count"}
-_SIMULATED_OBSERVERS = {"source": "simulated", "n": 46, "internal_weight": 0.5, "weight_sd": 0.15, "noise": 0.3, "seed": 0}
+# The sections a profile fills in where it leaves them out, from their one declaration
+# (`facelrp.settings`, with the reasons for their values).
+_PLANTED = settings.defaults("planted")
+_PROBING = settings.defaults("probing")
+_GATES = settings.defaults("gates")
+_VERDICTS = settings.defaults("verdicts")
+_SIMULATED_OBSERVERS = settings.defaults("observers/simulated")
 #: The two pretraining sources of the paper, in book order.
 TRUNK_SOURCES = ("imagenet", "vggface")
 
-# The settings each section accepts (a misspelt key is refused, not ignored) and those it needs.
 _TOP = {"description", "stand_in", "faces", "trunks", "finetune", "observers", "planted", "probing", "gates", "verdicts"}
-_FACES = {"synthetic": ({"source", "n_male", "n_female", "size", "seed"}, {"n_male", "n_female", "size", "seed"}),
-          "folder": ({"source", "folder", "manifest", "size"}, {"folder"})}
-_TRUNKS = {"spec", "source", "folder", "pretrain", "imagenet_sha256", "vggface_sha256"}
-_PRETRAIN = {"classes", "images_per_class", "epochs", "batch_size", "learning_rate", "seed", "siblings"}
-_FINETUNE = ({"frozen", "epochs", "batch_size", "learning_rate", "schedule", "seeds", "split_seed"},
-             {"epochs", "batch_size", "learning_rate", "seeds", "split_seed"})
 
 
 @dataclass(frozen=True)
@@ -146,32 +122,25 @@ def _project_root() -> Path:
     return here
 
 
-def _check_keys(where: str, found, known, required=()) -> None:
-    """Refuse unknown keys (naming the closest known one) and missing required ones."""
-    import difflib
-
-    unknown = sorted(set(found) - set(known))
-    if unknown:
-        hints = [f"{key!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(key, known, n=1)) else repr(key)
-                 for key in unknown]
-        raise ValueError(f"{where} has unknown settings {', '.join(hints)}; known: {sorted(known)}")
-    missing = sorted(set(required) - set(found))
-    if missing:
-        raise ValueError(f"{where} lacks {missing}; add them (see the smoke and demo profiles in the package's profiles.yml)")
-
-
 def _check_trunks(where: str, trunks: dict) -> None:
-    from dataclasses import fields
-
     from .models.vgg import TrunkSpec
 
-    _check_keys(where, trunks, _TRUNKS)
+    settings.check(where, "trunks", trunks)
     if "spec" in trunks:
-        _check_keys(f"{where}.spec", trunks["spec"], {f.name for f in fields(TrunkSpec)})
+        settings.check(where, "trunks.spec", trunks["spec"])
+        try:
+            TrunkSpec(**trunks["spec"])
+        except ValueError as error:
+            raise settings.ProfileError(f"{where} trunks.spec: {error}") from None
     pretrain = trunks.get("pretrain", {})
-    _check_keys(f"{where}.pretrain", pretrain, _PRETRAIN | set(TRUNK_SOURCES))
-    for source in TRUNK_SOURCES:
-        _check_keys(f"{where}.pretrain.{source}", pretrain.get(source, {}), _PRETRAIN)
+    overrides = {source: pretrain[source] for source in TRUNK_SOURCES if source in pretrain}
+    settings.check(where, "trunks.pretrain", {k: v for k, v in pretrain.items() if k not in overrides})
+    for source, values in overrides.items():
+        settings.check(where, "trunks.pretrain", values, label=f"trunks.pretrain.{source}")
+
+
+# a gated-network variant as `facelrp.studies.gates.variant_settings` parses it
+_GATE_VARIANT = re.compile(r"resnet|aig-(0(\.\d+)?|1(\.0+)?)|iig-gender(-[a-z_]+)?")
 
 
 def profiles_file() -> Path:
@@ -201,49 +170,45 @@ def load_profile(name: str, path: str | os.PathLike | None = None) -> Profile:
     if missing:
         raise ValueError(f"{path}: profile {name!r} lacks {sorted(missing)}")
     where = f"{path}: profile {name!r}"
-    _check_keys(where, entry, _TOP)
-    source = entry["faces"].get("source")
+    unknown = sorted(set(entry) - _TOP)
+    if unknown:
+        import difflib
+
+        hints = [f"{key!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(key, _TOP, n=1))
+                 else repr(key) for key in unknown]
+        raise settings.ProfileError(f"{where} has unknown settings {', '.join(hints)}; known: {sorted(_TOP)}")
+    source = entry["faces"].get("source") if isinstance(entry["faces"], dict) else None
     if source not in _FACE_SOURCES:
-        raise ValueError(f"{path}: profile {name!r} faces.source {source!r} is not one of {list(_FACE_SOURCES)}")
-    _check_keys(f"{where} faces", entry["faces"], *_FACES[source])
-    _check_trunks(f"{where} trunks", entry["trunks"])
-    _check_keys(f"{where} finetune", entry["finetune"], *_FINETUNE)
-    trunk_source = entry["trunks"].get("source")
-    if trunk_source not in _TRUNK_SOURCES:
-        raise ValueError(
-            f"{path}: profile {name!r} trunks.source {trunk_source!r} is not one of {list(_TRUNK_SOURCES)}"
-        )
-    frozen = entry["finetune"].get("frozen", "trunk")
-    if frozen not in FROZEN:
-        raise ValueError(f"{path}: profile {name!r} finetune.frozen {frozen!r} is not one of {list(FROZEN)} "
-                         "(convolutions: fc1, fc2 and the readout are trained; trunk: the readout alone)")
-    schedule = entry["finetune"].get("schedule", "constant")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"{path}: profile {name!r} finetune.schedule {schedule!r} is not one of {list(SCHEDULES)} "
-                         "(constant: Adam's rate throughout; cosine: decayed to 0 over the run)")
-    observers = {**_SIMULATED_OBSERVERS, **entry.get("observers", {})}
-    if observers["source"] not in ("simulated", "file") or (observers["source"] == "file" and "file" not in observers):
-        raise ValueError(f"{path}: profile {name!r} observers must be 'source: simulated' or 'source: file' with 'file: <csv>'")
-    if observers["source"] == "file":
-        _check_keys(f"{where} observers", entry["observers"], {"source", "file"})
-        observers = {"source": "file", "file": observers["file"]}
-    else:
-        _check_keys(f"{where} observers", entry.get("observers", {}), _SIMULATED_OBSERVERS)
-    _check_keys(f"{where} planted", entry.get("planted", {}), _PLANTED)
-    planted = {**_PLANTED, **entry.get("planted", {})}
-    _check_keys(f"{where} probing", entry.get("probing", {}), _PROBING)
-    probing = {**_PROBING, **entry.get("probing", {})}
-    _check_keys(f"{where} gates", entry.get("gates", {}), _GATES)
-    gates = {**_GATES, **entry.get("gates", {})}
-    _check_keys(f"{where} verdicts", entry.get("verdicts", {}), _VERDICTS)
-    judged = {**_VERDICTS, **entry.get("verdicts", {})}
-    margin = judged["margin"]
-    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 1:
-        raise ValueError(f"{where} verdicts.margin: {margin!r} is not a number in [0, 1) (the smallest difference in "
-                         "masking AUC that counts; the package's default is 0.025)")
+        raise settings.ProfileError(f"{where} faces.source {source!r} is not one of {list(_FACE_SOURCES)}")
+    settings.check(where, f"faces/{source}", entry["faces"])
+    _check_trunks(where, entry["trunks"])
+    settings.check(where, "finetune", entry["finetune"])
+    if entry["trunks"].get("source") is None:
+        raise settings.ProfileError(f"{where} trunks.source is not set; one of {list(_TRUNK_SOURCES)}")
+    given = entry.get("observers", {}) or {}
+    kind = given.get("source", "simulated") if isinstance(given, dict) else None
+    if kind not in ("simulated", "file"):
+        raise settings.ProfileError(f"{where} observers must be 'source: simulated' or 'source: file' with 'file: <csv>'")
+    settings.check(where, f"observers/{kind}", given)
+    observers = {"source": "file", "file": given["file"]} if kind == "file" else {**_SIMULATED_OBSERVERS, **given}
+    sections = {}
+    for section, default in (("planted", _PLANTED), ("probing", _PROBING), ("gates", _GATES), ("verdicts", _VERDICTS)):
+        given = entry.get(section, {}) or {}
+        settings.check(where, section, given)
+        sections[section] = {**default, **given}
+    planted, probing, gates, judged = (sections[k] for k in ("planted", "probing", "gates", "verdicts"))
+    from .data.faces import PARTS
+
+    bad = [part for part in planted["parts"] if part not in PARTS]
+    if bad:
+        raise settings.ProfileError(f"{where} planted.parts: {bad[0]!r} is not a face part; one of {list(PARTS)}")
+    bad = [v for v in gates["variants"] if not _GATE_VARIANT.fullmatch(v)]
+    if bad:
+        raise settings.ProfileError(f"{where} gates.variants: {bad[0]!r} is not a variant: resnet, aig-<rate in (0, 1]>, "
+                                    "iig-gender or iig-gender-<attribute>")
     if "margin" in entry.get("verdicts", {}) and "reason" not in entry["verdicts"]:
-        raise ValueError(f"{where} verdicts.margin is set without verdicts.reason: write beside it why that value "
-                         "(the summary chapter prints it)")
+        raise settings.ProfileError(f"{where} verdicts.margin is set without verdicts.reason: write beside it why that "
+                                    "value (the summary chapter prints it)")
     return Profile(
         gates=gates,
         verdicts=judged,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -9,7 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "save_npz", "load_npz", "save_json", "save_csv", "save_artifact"]
+__all__ = ["atomic_write", "save_npz", "load_npz", "save_json", "save_csv", "save_artifact", "process_alive",
+           "DiskFullError"]
+
+
+class DiskFullError(OSError):
+    """No space left where a file is written: one line naming the file and the fix (numpy
+    and zipfile report a full disk as "seek of closed file" or a bare ENOSPC)."""
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 def atomic_write(path: str | os.PathLike, write) -> Path:
@@ -31,10 +41,22 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
             write(handle)
         os.chmod(handle.name, 0o666 & ~_umask())
         os.replace(handle.name, path)
-    except BaseException:
+    except BaseException as error:
         Path(handle.name).unlink(missing_ok=True)
+        if _disk_full(error):
+            raise DiskFullError(errno.ENOSPC, f"{path}: no space left on the device while writing it (the old file, if "
+                                "any, is untouched); free some space or write elsewhere (FACELRP_RESULTS, --out)") from None
         raise
     return path
+
+
+def _disk_full(error: BaseException) -> bool:
+    """Whether `error`, or one it was raised from, is a full disk."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        error = error.__context__ or error.__cause__
+    return False
 
 
 def _umask() -> int:
@@ -48,11 +70,12 @@ def _sweep_stale(path: Path) -> None:
     one may be another run writing the same file: it is left alone)."""
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         pid = stale.name[len(path.name) + 2:].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             stale.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (another user's counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
