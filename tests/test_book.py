@@ -791,3 +791,46 @@ def test_the_summary_says_contradicted_when_planted_results_contradict_the_paper
     text = json.dumps(json.loads(out.read_text())["cells"])
     for task in ("identity", "gender"):
         assert f"Fig. 5, {task}: VGGFace-pretrained models more tolerant (higher AUC) (contradicted)" in text, task
+
+
+def test_every_file_a_page_reads_is_among_the_inputs_the_pipeline_declares_for_it(smoke_book, tmp_path):
+    """Each smoke page executed again with the files it opens recorded (facelrp.book.reads):
+    every file under the results folder it reads is one of its declared inputs
+    (facelrp.pipeline.pages), or the record beside one, or made by the same job when present."""
+    import concurrent.futures
+    import os
+    import subprocess
+    import sys
+
+    from facelrp.artifacts import Results
+    from facelrp.pipeline import pages
+    from facelrp.profiles import load_profile
+
+    profile = load_profile("smoke")
+    results = Results(profile, ROOT / "results")
+    listed = {name: page for name, page in pages(profile, results).items() if page.source.startswith("notebooks/")}
+
+    def run(page):
+        log = tmp_path / f"{page.name}.reads"
+        env = dict(os.environ, FACELRP_RECORD_READS=str(log))
+        done = subprocess.run([sys.executable, "-m", "facelrp", "execute-page", page.source, "--profile", "smoke",
+                               "--out", str(tmp_path / f"{page.name}.ipynb")], cwd=ROOT, env=env, capture_output=True,
+                              text=True)
+        assert done.returncode == 0, (page.name, done.stderr[-3000:])
+        return page, {Path(line) for line in log.read_text().split()} if log.is_file() else set()
+
+    undeclared = {}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for page, opened in pool.map(run, listed.values()):
+            root = results.root.resolve()
+            declared = {(ROOT / p).resolve() if not Path(p).is_absolute() else Path(p).resolve()
+                        for p in (*page.reads, *page.optional)}
+            declared |= {p.with_suffix(".json") for p in declared}
+            folders = [p for p in declared if p.is_dir()]
+            read = {p.resolve() for p in opened if p.resolve().is_relative_to(root) and p.resolve().is_file()
+                    and not any(p.resolve().is_relative_to(f) for f in folders)}
+            assert read or page.name in ("trunks",), page.name  # the recording works
+            extra = sorted(str(p.relative_to(root)) for p in read - declared)
+            if extra:
+                undeclared[page.name] = extra
+    assert undeclared == {}

@@ -23,7 +23,7 @@ from .profiles import TRUNK_SOURCES
 READING = "frozen-trunk"
 
 __all__ = ["VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs",
-           "LEFT_OUT_READERS"]
+           "LEFT_OUT_READERS", "Page", "pages"]
 
 # The same curves with other fills and orders (the robustness chapter): ROAD's noisy
 # linear imputation and a blur in place of the mean colour, and least-relevant-first.
@@ -126,3 +126,72 @@ def digest_files(results, kind: str) -> tuple[Path, ...]:
     """A digest's files under `results`: its arrays, its tables, its record (last)."""
     digest = results.digest(kind)
     return (digest, *(results.digest(kind, t) for t in DIGEST_TABLES.get(kind, ())), digest.with_suffix(".json"))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the book: its source, the files it reads (every one: the pipeline runs it
+    after them and again when one changes; tests/test_book.py records what the smoke pages
+    open and finds each among them), and the profile sections it shows besides its name,
+    description and stand_in."""
+
+    name: str
+    source: str
+    reads: tuple[Path, ...]
+    sections: tuple[str, ...]
+    #: files (or folders: every file in them) the page reads when they are there, made by a
+    #: job of `reads` (the observers' choices exist only with observers)
+    optional: tuple[Path, ...] = ()
+
+
+def pages(profile, results) -> dict[str, Page]:
+    """The book's pages under `results`, in book order (the Snakefile's page rules and the
+    check of what each page reads both come from here)."""
+    from .evaluate import conclusions
+    from .models.finetune import model_keys
+    from .profiles import TRUNK_SOURCES
+
+    trunks = () if profile.trunks["source"] == "real" else tuple(profile.trunk_path(s) for s in TRUNK_SOURCES)
+    records = tuple(results.model(k.name) / "record.json" for k in model_keys(profile))
+
+    def digest(*kinds):
+        return tuple(p for kind in kinds for p in digest_files(results, kind))
+
+    jobs = cached_jobs(profile, results)
+    rank2 = (results.rank2 / "trials.csv",)
+    # made with the trials by the rank2 job: the sides' choices, the observers' (with
+    # observers), the trial images
+    choices = (results.rank2 / "sides.csv", results.rank2 / "choices.csv")
+    gates = profile.gates
+    listed = [
+        ("intro", "book/intro.md", (), ()),
+        ("dataset", "notebooks/dataset.md", (results.faces,), ("faces",)),
+        ("trunks", "notebooks/trunks.md", trunks, ("trunks",)),
+        ("relevance", "notebooks/relevance.md", (results.faces,) + records + digest("maps")
+         + tuple(results.depth_probes(s) for s in TRUNK_SOURCES) + trunks, ("finetune", "trunks")),
+        ("masking", "notebooks/masking.md", (results.faces, results.masking()) + digest("maps"), ("finetune", "verdicts")),
+        ("rank2", "notebooks/rank2.md", (results.faces,) + rank2 + digest("rank2"), ("finetune", "observers"), choices),
+        ("summary", "notebooks/summary.md", (results.faces,) + records
+         + tuple(results.masking(v) for v in conclusions.masking_runs()) + rank2,
+         ("faces", "finetune", "observers", "verdicts"), choices),
+        ("where", "notebooks/where.md", (results.faces,) + records + digest("maps", "sanity", "planted")
+         + (results.record(results.planted),), ("finetune", "planted")),
+        ("robust", "notebooks/robust.md", (results.faces, results.masking()) + tuple(results.masking(v) for v in VARIANTS)
+         + tuple(results.masking(f"method-{m}") for m in METHOD_VARIANTS)
+         + tuple(results.record(results.method_maps(m)) for m in METHOD_VARIANTS) + digest("maps"),
+         ("finetune", "verdicts")),
+        ("attributes", "notebooks/attributes.md", digest("attributes") + tuple(results.record(results.probe(s))
+                                                                            for s in TRUNK_SOURCES), ("probing", "trunks")),
+        ("gates", "notebooks/gates.md", (results.gate_faces,) + tuple(
+            results.gates(f"{v}-s{seed}") for v in gates["variants"] for seed in gates["seeds"]), ("gates",)),
+        # where every expensive job's results came from (the cache or here), and the cross-kernel
+        # rerun's report (benchmarks/cross_kernel.py)
+        ("reproducing", "notebooks/reproducing.md", (results.faces, Path("benchmarks/reports/cross-kernel-demo.json"))
+         + tuple(p for job in jobs for p in job.keep),
+         ("faces", "trunks", "finetune", "observers", "planted", "probing", "gates"),
+         # and the restore jobs' notes of what they restored (facelrp.cache.restore)
+         choices + tuple(job.folder for job in jobs if job.folder is not None) + (results.root / "restored",)),
+        ("references", "book/references.md", (Path("book/references.bib"),), ()),
+        ("models", "book/models.md", (), ()),
+    ]
+    return {entry[0]: Page(*entry) for entry in listed}
