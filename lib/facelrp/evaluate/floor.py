@@ -17,12 +17,20 @@ import pingouin as pg
 from . import comparisons, verdicts
 
 __all__ = ["RANDOMISED_PREFIX", "RANDOM", "FLOOR", "PIXELS", "per_destination", "floor_tables", "floor_reading",
-           "own_against_random", "validity", "GATE_COLUMNS"]
+           "own_against_random", "validity", "GATE_COLUMNS", "randomised_names"]
 
 #: How a masking run names the masks of the randomised models, and its random-pixel masks.
 RANDOMISED_PREFIX, RANDOM = "randomised ", "random"
 #: Column names of the two references.
 FLOOR, PIXELS = "randomised models", "random pixels"
+
+
+def randomised_names(profile) -> list[str]:
+    """The names a masking run made with ``randomised=True`` gives the randomised models'
+    masks: one per model type, its first seed's."""
+    from ..models.finetune import first_seed_keys
+
+    return [f"{RANDOMISED_PREFIX}{key.name}" for key in first_seed_keys(profile)]
 
 
 def _rows(masks) -> tuple[list[int], int]:

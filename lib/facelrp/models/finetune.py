@@ -33,7 +33,7 @@ __all__ = [
     "layers_after",
     "head_logits",
     "ModelKey",
-    "model_keys",
+    "model_keys", "model_names",
     "first_seed_keys",
     "task_labels",
     "split",
@@ -90,6 +90,11 @@ def model_keys(profile) -> list[ModelKey]:
     from ..profiles import TRUNK_SOURCES
 
     return [ModelKey(s, t, seed) for s in TRUNK_SOURCES for t in TASKS for seed in profile.finetune["seeds"]]
+
+
+def model_names(profile) -> list[str]:
+    """The names of `model_keys` (``imagenet-gender-s0`` ...), in book order."""
+    return [key.name for key in model_keys(profile)]
 
 
 def first_seed_keys(profile) -> list[ModelKey]:
