@@ -38,6 +38,8 @@ def main(argv=None) -> int:
     parser.add_argument("--clone", default=None, help="folder for the clone (default: a new temporary one)")
     parser.add_argument("--targets", nargs="*", default=list(TARGETS), help="files under results/<profile>/ to remake")
     parser.add_argument("--out", default=None, help="the comparison as JSON")
+    parser.add_argument("--verify-only", action="store_true",
+                        help="compare the clone's results again (with this checkout's code) without rerunning them")
     args = parser.parse_args(argv)
     clone = Path(args.clone or tempfile.mkdtemp(prefix="cross-kernel-"))
     if not (clone / ".git").is_dir():
@@ -46,16 +48,19 @@ def main(argv=None) -> int:
     env = dict(os.environ, **AVX2, PYTHONPATH=str(clone / "lib"),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     targets = [f"results/{args.profile}/{t}" for t in args.targets]
-    print(f"rerunning {', '.join(args.targets)} in {clone} with {AVX2}", flush=True)
-    start = time.time()
-    with open(clone / "cross-kernel.log", "w") as log:
-        run = subprocess.run(["snakemake", "-s", "workflow/Snakefile", "--cores", "2", "--rerun-incomplete", "--config",
-                              f"profile={args.profile}", "cache=off", "--", *targets], cwd=clone, env=env, stdout=log,
-                             stderr=subprocess.STDOUT)
-    seconds = time.time() - start
-    print(f"rerun: exit {run.returncode} after {seconds:.0f} s (log: {clone / 'cross-kernel.log'})")
-    if run.returncode:
-        return run.returncode
+    timing = clone / "cross-kernel-seconds.txt"
+    if not args.verify_only:
+        print(f"rerunning {', '.join(args.targets)} in {clone} with {AVX2}", flush=True)
+        start = time.time()
+        with open(clone / "cross-kernel.log", "w") as log:
+            run = subprocess.run(["snakemake", "-s", "workflow/Snakefile", "--cores", "2", "--rerun-incomplete", "--config",
+                                  f"profile={args.profile}", "cache=off", "--", *targets], cwd=clone, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT)
+        print(f"rerun: exit {run.returncode} after {time.time() - start:.0f} s (log: {clone / 'cross-kernel.log'})")
+        if run.returncode:
+            return run.returncode
+        timing.write_text(f"{time.time() - start:.0f}\n")
+    seconds = float(timing.read_text()) if timing.is_file() else float("nan")
     verify = ["-m", "facelrp", "cache-verify", "--profile", args.profile, "--results", str(clone / "results")]
     if args.out:
         verify += ["--out", str(Path(args.out).resolve())]
@@ -64,7 +69,13 @@ def main(argv=None) -> int:
         import json
 
         report = json.loads(Path(args.out).read_text())
-        report.update({"rerun_seconds": round(seconds), "targets": args.targets, "kernel_env": AVX2})
+        def commit(folder):
+            return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True,
+                                  text=True).stdout.strip()
+
+        # the rerun's code (the clone's) and the code that judged it (this checkout's: its verdict rule)
+        report.update({"rerun_seconds": round(seconds), "targets": args.targets, "kernel_env": AVX2,
+                       "rerun_commit": commit(clone), "commit": commit(ROOT)})
         Path(args.out).write_text(json.dumps(report, indent=1, sort_keys=True, default=str))
     return done.returncode
 
