@@ -206,8 +206,8 @@ def test_where_page_measures_the_part_claim_and_shows_the_sanity_checks(smoke_bo
     html = (smoke_book / "results" / "smoke" / "book" / "where.html").read_text()
     for figure in ("Figure W1.", "Figure W2.", "Figure W3.", "Figure W4."):
         assert figure in html, figure
-    assert "The stand-ins show the paper" in html or "The stand-ins do not show the paper" in html
-    assert "Repeated-measures ANOVA" in html and "Sixt" in html and "Binder" in html
+    assert "On the paper" in html and "own measure, the internal share" in html  # the run's reading
+    assert "repeated-measures ANOVA" in html and "Sixt" in html and "Binder" in html
     arrays = np.load(SMOKE / "sanity" / "vggface-identity-s0.npz")
     assert arrays["similarity"].shape[:3] == (2, 9, 3)  # methods x (8 cascade steps + shuffled labels) x metrics
     assert list(arrays["steps"])[-1] == "shuffled labels"
@@ -364,19 +364,16 @@ def test_verify_finds_the_fresh_run_equal_to_its_cache_and_names_a_difference(us
     assert "cache-verify: reproduced: jobs: 54 bit-equal, 1 different" in run.stdout and "\n  x " not in run.stdout.split("stage ")[0]
     # the identity models of one side made far more tolerant than the other side's
     # (destinations in book order: imagenet gender, imagenet identity, vggface gender, vggface
-    # identity, 5 seeds each), against the cache's verdict: Figure 5's pretraining conclusion
-    # turns, and verify fails naming it
+    # identity, 5 seeds each): Figure 5's pretraining statistic leaves the cache's interval,
+    # and verify fails naming it (its verdict may stay "not testable here": the smoke masks
+    # fail the validity gate)
     row = "Fig. 5, identity: VGGFace-pretrained models more tolerant (higher AUC)"
-    cached = re.search(r"^  = " + re.escape(row) + r"\s+(\w+)", run.stdout, re.M).group(1)
-    imagenet, vggface = slice(5, 10), slice(15, 20)
-    weaker = vggface if cached == "contradicted" else imagenet
-    arrays["accuracy"][:, weaker] += 0.5
+    arrays["accuracy"][:, slice(5, 10)] += 0.5
     np.savez_compressed(curves, **arrays)
     run = subprocess.run([sys.executable, "-m", "facelrp", "cache-verify", "--profile", "smoke", "--results", str(fresh)],
                          capture_output=True, text=True, env=env)
     assert run.returncode == 1 and "cache-verify: not reproduced" in run.stderr
-    turned = "contradicted" if weaker == imagenet else "reproduced"
-    assert re.search(r"^  x " + re.escape(row) + r"\s+" + cached + r"\s+" + turned, run.stdout, re.M), run.stdout[:3000]
+    assert re.search(r"^  x " + re.escape(row), run.stdout, re.M), run.stdout[:3000]
 
 
 def test_restore_checks_every_file_and_the_live_inputs_it_was_made_from(use_smoke_cache, tmp_path):
@@ -755,7 +752,8 @@ def test_summary_page_puts_every_paper_statistic_beside_this_run(smoke_book):
     html = (smoke_book / "results" / "smoke" / "book" / "summary.html").read_text()
     assert "verdict" in html and "F(1, 16) = 49.6, p = 2.8e-6" in html
     assert "not comparable" in html  # the simulated observers
-    table = html[html.index("<tbody"):html.index("</tbody>")]
+    start = html.index("<tbody", html.index("Every claim;"))
+    table = html[start:html.index("</tbody>", start)]
     assert table.count("Fig. 6,") == 20  # 4 destination types x 5 claims
     assert table.count("ΔAUC = ") == 4 + 16 and table.count("partial η² = ") == 4
     others = html[html.index("The masking verdicts again"):]
@@ -763,9 +761,10 @@ def test_summary_page_puts_every_paper_statistic_beside_this_run(smoke_book):
 
 
 def test_the_summary_says_contradicted_when_planted_results_contradict_the_paper(smoke_book, tmp_path, monkeypatch):
-    """The page's verdicts come from the run: with masking curves in which the ImageNet-side
-    models are the tolerant ones (the paper found the VGGFace side more tolerant), the
-    rendered summary must call that claim contradicted."""
+    """The page's verdicts come from the run: with masking curves whose own masks pass the
+    validity gate and in which the ImageNet-side models are the tolerant ones (the paper
+    found the VGGFace side more tolerant), the rendered summary must call that claim
+    contradicted."""
     from facelrp import store
     from facelrp.book.pages import execute_page
     from facelrp.models import finetune
@@ -780,8 +779,12 @@ def test_the_summary_says_contradicted_when_planted_results_contradict_the_paper
     curves = store.load_npz(SMOKE / "masking" / "curves.npz")
     keys = finetune.model_keys(load_profile("smoke"))
     noise = np.random.default_rng(0).normal(0, 0.01, curves["accuracy"].shape)
-    level = np.array([0.9 if k.source == "imagenet" else 0.3 for k in keys])[None, :, None]
-    accuracy = np.clip(level + noise, 0, 1)
+    level = np.array([0.9 if k.source == "imagenet" else 0.4 for k in keys])[None, :, None]
+    accuracy = level + noise
+    n = len(keys)
+    accuracy[np.arange(n), np.arange(n)] -= 0.3  # each model's own masks hurt it most: the validity gate passes
+    accuracy[n:] += 0.05  # random pixels and the randomised models' masks hurt less than the models'
+    accuracy = np.clip(accuracy, 0, 1)
     store.save_artifact(planted / "masking" / "curves.npz", {**curves, "accuracy": accuracy},
                         json.loads((SMOKE / "masking" / "curves.json").read_text()))
 

@@ -23,7 +23,7 @@ from .profiles import TRUNK_SOURCES
 READING = "frozen-trunk"
 
 __all__ = ["VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs",
-           "LEFT_OUT_READERS", "Page", "pages"]
+           "LEFT_OUT_READERS", "Page", "pages", "SUMMARY_RUNS", "RANDOM_MAPS_RUN"]
 
 # The same curves with other fills and orders (the robustness chapter): ROAD's noisy
 # linear imputation and a blur in place of the mean colour, and least-relevant-first.
@@ -37,6 +37,14 @@ VARIANTS = {
 # Rule sensitivity (the robustness chapter): every model's maps with other attribution
 # methods iNNvestigate offers, and a floor of random maps; each masked like the paper's.
 METHOD_VARIANTS = ["epsilon", "composite_b", "gradient_x_input", "random"]
+
+#: The masking runs whose verdicts the summary chapter shows (`facelrp.evaluate.conclusions`):
+#: label -> `facelrp.artifacts.Results.masking` variant (None: the paper's run), then the
+#: random maps' run whose verdict it shows beside each claim.
+SUMMARY_RUNS = {"mean colour": None, "frozen: trunk": READING, "blur": "blur", "ROAD": "road",
+                "LRP-epsilon": "method-epsilon", "preset B": "method-composite_b",
+                "gradient x input": "method-gradient_x_input"}
+RANDOM_MAPS_RUN = "method-random"
 
 #: The digests of the big outputs (`facelrp.stages.digest.KINDS`; kept here so the Snakefile
 #: need not import the stages to know them), one rule each: ``digest_<kind>``.
@@ -147,7 +155,6 @@ class Page:
 def pages(profile, results) -> dict[str, Page]:
     """The book's pages under `results`, in book order (the Snakefile's page rules and the
     check of what each page reads both come from here)."""
-    from .evaluate import conclusions
     from .models.finetune import model_keys
     from .profiles import TRUNK_SOURCES
 
@@ -172,7 +179,7 @@ def pages(profile, results) -> dict[str, Page]:
         ("masking", "notebooks/masking.md", (results.faces, results.masking()) + digest("maps"), ("finetune", "verdicts")),
         ("rank2", "notebooks/rank2.md", (results.faces,) + rank2 + digest("rank2"), ("finetune", "observers"), choices),
         ("summary", "notebooks/summary.md", (results.faces,) + records
-         + tuple(results.masking(v) for v in conclusions.masking_runs()) + rank2,
+         + tuple(results.masking(v) for v in dict.fromkeys([*SUMMARY_RUNS.values(), RANDOM_MAPS_RUN])) + rank2,
          ("faces", "finetune", "observers", "verdicts"), choices),
         ("where", "notebooks/where.md", (results.faces,) + records + digest("maps", "sanity", "planted")
          + (results.record(results.planted),), ("finetune", "planted")),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..pipeline import READING
+from ..pipeline import RANDOM_MAPS_RUN, READING, SUMMARY_RUNS
 from . import comparisons, floor, masking, rank2, summary, verdicts
 
 __all__ = ["masking_runs", "MAIN", "RUNS", "RANDOM_MAPS", "RANDOM_MAPS_RUN", "NOT_SPECIFIC", "MARGIN_FACTORS", "Conclusions", "draw",
@@ -27,11 +27,10 @@ MAIN = "mean colour"
 #: label -> masking run (`facelrp.artifacts.Results.masking` variant) whose verdicts the
 #: summary chapter shows: the paper's run, the frozen-trunk reading, two other fills and
 #: three other attribution methods (the chapter "How robust are the conclusions").
-RUNS = {MAIN: None, "frozen: trunk": READING, "blur": "blur", "ROAD": "road", "LRP-epsilon": "method-epsilon",
-        "preset B": "method-composite_b", "gradient x input": "method-gradient_x_input"}
+RUNS = SUMMARY_RUNS
 #: The column of the summary table holding the verdict that random maps get (ungated), and
 #: the masking run it comes from (the robustness chapter's floor of maps that know nothing).
-RANDOM_MAPS, RANDOM_MAPS_RUN = "random maps", "method-random"
+RANDOM_MAPS = "random maps"
 #: How a claim that random maps reproduce as well is marked in that column.
 NOT_SPECIFIC = "reproduced: not specific to relevance"
 #: The margins of the sensitivity table, as multiples of the profile's.
