@@ -25,9 +25,9 @@ MODULES = {
 }
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    for name, text in MODULES.items():
+def _package(tmp_path, monkeypatch, modules):
+    """A small package `modules` (path under lib/facelrp -> text) as the project codehash reads."""
+    for name, text in modules.items():
         path = tmp_path / "lib" / "facelrp" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -35,6 +35,11 @@ def project(tmp_path, monkeypatch):
     _forget()
     yield tmp_path
     _forget()
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    yield from _package(tmp_path, monkeypatch, MODULES)
 
 
 def _edit(project, name, old, new):
@@ -318,14 +323,7 @@ CALLS = {
 
 @pytest.fixture
 def calls(tmp_path, monkeypatch):
-    for name, text in CALLS.items():
-        path = tmp_path / "lib" / "facelrp" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    monkeypatch.setattr(codehash, "PROJECT_DIR", tmp_path)
-    _forget()
-    yield tmp_path
-    _forget()
+    yield from _package(tmp_path, monkeypatch, CALLS)
 
 
 @pytest.mark.parametrize("module, old, new, rekeys", [
