@@ -95,12 +95,15 @@ def test_an_unknown_stage_is_refused(project):
 # ------------------------------------------------------------------ lineage and its key
 
 
-def _record(path, stage, *, inputs=None, sections=("faces",), code="c0"):
+PROFILE = {"faces": {"size": 32}, "finetune": {"epochs": 2}}
+
+
+def _record(path, stage, *, inputs=None, sections=("faces",), code="c0", values=3):
     """A stage's artifact (an .npz) and its record, as the stages write them."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x=np.arange(3))
+    np.savez(path, x=np.arange(values))
     found = {name: {"path": str(p), "sha256": cache.file_sha256(p)} for name, p in (inputs or {}).items()}
-    provenance = {"stage": stage, "parameters": {"n": 1}, "settings": {s: {} for s in sections}, "seed": 0,
+    provenance = {"stage": stage, "parameters": {"n": 1}, "settings": {s: PROFILE[s] for s in sections}, "seed": 0,
                   "code": {"git_commit": "abc-dirty", "stage_sha256": code, "stage_hash_version": cache.CODE_HASH_VERSION}, "libraries": {"numpy": np.__version__},
                   "inputs": found, "created": "2026-01-01T00:00:00+00:00", "host": {}}
     path.with_suffix(".json").write_text(json.dumps({"provenance": provenance}))
@@ -117,10 +120,11 @@ def chain(tmp_path, monkeypatch):
     faces = _record(tmp_path / "results" / "p" / "faces.npz", "render-faces")
     curves = _record(tmp_path / "results" / "p" / "curves.npz", "masking", inputs={"faces": faces, "trunk": trunk},
                      sections=("finetune",), code="c1")
-    monkeypatch.setattr(cache, "code_hash", lambda stage, commit=None: {"render-faces": "c0", "masking": "c1"}[stage])
+    code = {"render-faces": "c0", "masking": "c1"}
+    monkeypatch.setattr(cache, "code_hash", lambda stage, commit=None: code[stage])
     monkeypatch.setattr(cache, "_current_libraries", lambda: {"numpy": np.__version__})
-    profile = SimpleNamespace(faces={"size": 32}, finetune={"epochs": 2})
-    return SimpleNamespace(root=tmp_path, trunk=trunk, curves=curves, profile=profile)
+    profile = SimpleNamespace(**json.loads(json.dumps(PROFILE)))
+    return SimpleNamespace(root=tmp_path, trunk=trunk, faces=faces, curves=curves, profile=profile, code=code)
 
 
 def test_lineage_reaches_down_to_source_files(chain):
@@ -132,14 +136,14 @@ def test_lineage_reaches_down_to_source_files(chain):
 
 
 def test_the_key_is_kept_while_nothing_that_made_it_changed(chain):
-    node = cache.lineage(chain.curves.with_suffix(".json"))
+    node = cache.keyed(cache.lineage(chain.curves.with_suffix(".json")), chain.profile)
     why = []
     assert cache.lineage_key(node, chain.profile, now=True, why=why) == cache.lineage_key(node, chain.profile)
     assert why == []
 
 
 @pytest.mark.parametrize("change, reason", [
-    ("setting", None),
+    ("setting", "the settings of stage render-faces changed"),
     ("upstream code", "the code of stage render-faces changed"),
     ("library", "numpy 0.0 made it, this environment has"),
     ("trunk", "weights/t.h5 changed"),
@@ -147,19 +151,70 @@ def test_the_key_is_kept_while_nothing_that_made_it_changed(chain):
 def test_the_key_changes_with_the_code_settings_libraries_and_source_files_of_any_stage_up(chain, monkeypatch, change,
                                                                                              reason):
     node = cache.lineage(chain.curves.with_suffix(".json"))
+    if change == "library":
+        node["inputs"]["faces"]["libraries"] = {"numpy": "0.0"}
+    node = cache.keyed(node, chain.profile)
     stored = cache.lineage_key(node, chain.profile)
     if change == "setting":  # a section an upstream stage read
         chain.profile.faces = {"size": 64}
     elif change == "upstream code":
-        monkeypatch.setattr(cache, "code_hash", lambda stage, commit=None: {"render-faces": "c9", "masking": "c1"}[stage])
-    elif change == "library":
-        node["inputs"]["faces"]["libraries"] = {"numpy": "0.0"}
-        stored = cache.lineage_key(node, chain.profile)
+        chain.code["render-faces"] = "c9"
     else:
         chain.trunk.write_bytes(b"another trunk")
     why = []
     assert cache.lineage_key(node, chain.profile, now=True, why=why) != stored
-    assert reason is None and why == [] or any(line.startswith(reason) for line in why), why
+    assert any(line.startswith(reason) for line in why), why
+
+
+def _remake_faces(chain, code, values):
+    """The faces stage run again by the code of hash `code`, making `values` numbers."""
+    chain.code["render-faces"] = code
+    _record(chain.faces, "render-faces", code=code, values=values)
+
+
+@pytest.mark.parametrize("remade, kept", [
+    (None, False),  # not made again yet: whether it would be the same is not known
+    (3, True),  # made again by the changed code, to the same bytes: nothing below re-keys
+    (4, False),  # made again, otherwise
+])
+def test_an_input_made_again_to_the_same_bytes_keeps_the_key_below_it(chain, remade, kept):
+    node = cache.keyed(cache.lineage(chain.curves.with_suffix(".json")), chain.profile)
+    stored = cache.lineage_key(node, chain.profile)
+    saved = chain.faces.read_bytes(), chain.faces.with_suffix(".json").read_text()
+    chain.faces.unlink()
+    chain.code["render-faces"] = "c9"  # the faces stage's code changed (faster, a refusal more, ...)
+    if remade is not None:
+        _remake_faces(chain, "c9", remade)
+    why = []
+    located = lambda recorded: chain.root / recorded  # noqa: E731 (the results are where they were made)
+    assert (cache.lineage_key(node, chain.profile, now=True, why=why, located=located) == stored) is kept, why
+    if not kept:
+        assert "the code of stage render-faces changed" in why
+        assert any(("not made here yet" if remade is None else "is made otherwise here") in line for line in why), why
+    # made by the old code, the same bytes do not vouch for the new code
+    chain.faces.write_bytes(saved[0])
+    chain.faces.with_suffix(".json").write_text(saved[1])
+    assert cache.lineage_key(node, chain.profile, now=True, located=located) != stored
+
+
+def test_a_manifest_of_the_first_key_recipe_is_refused_until_re_keyed(chain, monkeypatch, tmp_path):
+    node = cache.lineage(chain.curves.with_suffix(".json"))
+    monkeypatch.setenv("FACELRP_CACHE", str(tmp_path / "cache"))
+    job = SimpleNamespace(name="curves", rule="masking", record=chain.curves.with_suffix(".json"), keep=[chain.curves],
+                          folder=None, outputs=[chain.curves])
+    monkeypatch.setattr(cache, "cached_jobs", lambda profile, results: [job])
+    manifest = cache.Manifest("p", {"curves": cache.Entry("curves", "masking", cache._legacy_key(node, chain.profile),
+                                                           node, {}, {}, {})}, tmp_path / "cache" / "p", key_recipe=1)
+    manifest.folder.mkdir(parents=True)
+    manifest.save()
+    chain.profile.name = "p"
+    results = SimpleNamespace(root=chain.root / "results" / "p")
+    assert "cache-rekey --profile p" in cache.status(chain.profile, results)["curves"][0]
+    code = SimpleNamespace(code_hash=cache.code_hash)
+    assert cache.rekey(chain.profile, code) == (["curves"], {})
+    entry = cache.load_manifest("p").entries["curves"]
+    assert cache.load_manifest("p").key_recipe == cache.KEY_RECIPE and entry.lineage["inputs"]["faces"]["key"]
+    assert cache.status(chain.profile, results) == {"curves": []}
 
 
 def test_a_stale_result_cannot_be_keyed(chain):

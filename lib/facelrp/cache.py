@@ -2,12 +2,14 @@
 keyed by what made it, restored by the pipeline instead of recomputed while its key still
 matches, and compared with a fresh run by `verify`.
 
-An entry's key is the SHA-256 of its *lineage*: the stage that made it (its command-line
-parameters, the profile sections it read, the SHA-256 of its code, the versions of
-TensorFlow, iNNvestigate and NumPy) and, recursively, the lineage of every input, down to
-source files (a shipped trunk: its bytes' SHA-256). The lineage is read from the
-provenance records the stages write, so the cache needs no second description of the
-pipeline. A stage's code hash is `facelrp.codehash.code_hash`. Editing a page's code
+An entry's key is the SHA-256 of what makes it: the stage (its command-line parameters, the
+profile sections it read, the SHA-256 of its code, the versions of TensorFlow, iNNvestigate
+and NumPy) and the bytes of every input (their SHA-256). Its *lineage*, stored beside the
+key, is how each input was made in turn, down to source files (a shipped trunk); an entry
+stays valid while every input would still be made as those bytes (its lineage unchanged,
+or the input made again here, by changed code, to the same bytes: the early cut-off of
+build systems that address results by content). The lineage is read from the provenance
+records the stages write, so the cache needs no second description of the pipeline. A stage's code hash is `facelrp.codehash.code_hash`. Editing a page's code
 (``notebooks/*.md``, `facelrp.evaluate`, `facelrp.figures`) changes no key: pages run
 live on every build.
 
@@ -41,7 +43,7 @@ from .pipeline import LEFT_OUT_READERS, Job, cached_jobs
 from .profiles import TRUNK_SOURCES
 
 __all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status",
-           "rekey", "restorable", "computed_here", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison",
+           "rekey", "keyed", "KEY_RECIPE", "restorable", "computed_here", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison",
            "RTOL", "ATOL", "LIBRARIES", "UNSTABLE", "states_by_rule", "Report", "report"]
 
 if TYPE_CHECKING:
@@ -49,6 +51,10 @@ if TYPE_CHECKING:
 
 #: The libraries whose versions enter every key (their numerics make the results).
 LIBRARIES = ("tensorflow", "innvestigate", "numpy")
+#: The recipe of the keys (`lineage_key`), written in the manifest. 1: an input entered by its
+#: lineage's key (a change upstream re-keyed everything below, whatever it made); 2: by its
+#: bytes. A manifest of another recipe is re-keyed by ``python -m facelrp cache-rekey``.
+KEY_RECIPE = 2
 
 
 class CacheError(ValueError):
@@ -142,13 +148,22 @@ def _current_libraries() -> dict:
     return {name: importlib.metadata.version(name) for name in LIBRARIES}
 
 
-def lineage_key(node: dict, profile, *, now: bool = False, why: list | None = None) -> str:
+def lineage_key(node: dict, profile, *, now: bool = False, why: list | None = None, located=None) -> str:
     """The key of a lineage (`lineage`) under `profile`'s settings.
+
+    A stage's key covers its own parameters, the profile sections it read, its code hash,
+    the libraries' versions and the *bytes* of every input (their SHA-256), not how the
+    inputs were made: a stage upstream that now makes the same bytes otherwise (faster, or
+    with a refusal more) re-keys nothing below it.
 
     With ``now=False`` the code hashes and library versions are the recorded ones (the key
     the entry was stored under); with ``now=True`` they are those of this checkout and
-    environment, and source files are hashed as they are now, so the two keys differ
-    exactly when something that made the entry changed. `why`, a list, receives one line
+    environment, source files are hashed as they are now, and an input made by a stage
+    counts as the recorded bytes only when it would still be made so: either every stage of
+    its lineage is as it was (its recorded ``key``, `keyed`, is its key now), or the file
+    is there now (`located`: recorded path -> path here) with those bytes, made by the code
+    and settings of this checkout. Otherwise it enters as changed, so the two keys differ
+    exactly when something that makes the entry changed. `why`, a list, receives one line
     per difference found.
     """
     if "file" in node:
@@ -168,10 +183,90 @@ def lineage_key(node: dict, profile, *, now: bool = False, why: list | None = No
                 why.append(f"the code of stage {node['stage']} changed")
             why += [f"{k} {node['libraries'][k]} made it, this environment has {v}" for k, v in libraries.items()
                     if node["libraries"].get(k) != v]
+    inputs = {}
+    for name, child in node["inputs"].items():
+        if "file" in child:
+            inputs[name] = lineage_key(child, profile, now=now, why=why)
+        elif not now or _still_made(child, profile, why, located):
+            inputs[name] = child["sha256"]
+        else:
+            inputs[name] = f"changed: {child['sha256']}"
     sections = {name: getattr(profile, name) for name in node["sections"]}
-    inputs = {name: lineage_key(child, profile, now=now, why=why) for name, child in node["inputs"].items()}
     made = {"stage": node["stage"], "parameters": node["parameters"], "seed": node.get("seed"), "sections": sections,
             "code": code, "libraries": libraries, "inputs": inputs}
+    return hashlib.sha256(_canon(made)).hexdigest()
+
+
+def keyed(node: dict, profile) -> dict:
+    """`node` with the key of every stage below it recorded as its ``key`` (what
+    `lineage_key` compares an input's lineage with, later), under `profile`'s settings."""
+    for child in node["inputs"].values():
+        if "stage" in child:
+            keyed(child, profile)
+            child["key"] = lineage_key(child, profile)
+    return node
+
+
+def _still_made(child: dict, profile, why: list | None, located) -> bool:
+    """Whether the input of lineage `child` would be made as the bytes recorded, now (see
+    `lineage_key`): its lineage unchanged, or the file here made by this checkout."""
+    inner: list[str] = []
+    if "key" in child and lineage_key(child, profile, now=True, why=inner, located=located) == child["key"]:
+        return True
+    path = located(child["path"]) if located else None
+    if path is not None and path.is_file() and file_sha256(path) == child["sha256"] and _made_now(path, profile):
+        return True  # made again by changed code, to the same bytes
+    if why is not None:
+        why += inner or ([f"the settings of stage {child['stage']} changed"] if "key" in child else [])
+        if path is None or not path.is_file():
+            why.append(f"its input {child['path']} ({child['stage']}) is not made here yet, so whether it would be the "
+                       "same bytes is not known: `make pipeline` makes such inputs first, then checks the entry again")
+        else:
+            why.append(f"its input {_relative(path)} ({child['stage']}) is made otherwise here, or by other code or "
+                       "settings than this checkout's")
+    return False
+
+
+def _made_now(path: Path, profile) -> bool:
+    """Whether the file at `path`, made by a stage, was made by this checkout's code with
+    this profile's settings, from inputs that were so too."""
+    record_path = _record_of(path)
+    if record_path is None:
+        return False
+    try:
+        node = lineage(record_path)
+    except CacheError:
+        return False
+    recorded = json.loads(record_path.read_text())["provenance"].get("settings", {})
+    if any(_canon(getattr(profile, name, None)) != _canon(value) for name, value in recorded.items()):
+        return False
+    return lineage_key(node, profile, now=True, located=_as_recorded) == lineage_key(node, profile)
+
+
+def _as_recorded(recorded: str) -> Path:
+    path = Path(recorded)
+    return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def _located(results: Results, made_in: str):
+    """Recorded path -> the path of that file under `results`, for an entry made with its
+    results in `made_in` (the folder recorded at store: the entry may come from elsewhere)."""
+    def located(recorded: str) -> Path:
+        if made_in and recorded.startswith(made_in.rstrip("/") + "/"):
+            return results.root / recorded[len(made_in.rstrip("/")) + 1:]
+        return _as_recorded(recorded)
+
+    return located
+
+
+def _legacy_key(node: dict, profile) -> str:
+    """The key of a lineage under the first key recipe (`KEY_RECIPE` 1: every input by its
+    own lineage's key, recursively), to check a manifest of that recipe before re-keying it."""
+    if "file" in node:
+        return node["sha256"]
+    made = {"stage": node["stage"], "parameters": node["parameters"], "seed": node.get("seed"),
+            "sections": {name: getattr(profile, name) for name in node["sections"]}, "code": node["code"],
+            "libraries": node["libraries"], "inputs": {k: _legacy_key(c, profile) for k, c in node["inputs"].items()}}
     return hashlib.sha256(_canon(made)).hexdigest()
 
 
@@ -219,6 +314,14 @@ class Manifest:
     profile: str
     entries: dict[str, Entry]
     folder: Path
+    key_recipe: int = KEY_RECIPE
+
+    def save(self) -> None:
+        """Write the manifest (atomically: a reader sees the old one or the new one)."""
+        from .store import save_json
+
+        save_json(self.folder / "manifest.json", {"profile": self.profile, "key_recipe": self.key_recipe,
+                                                  "entries": {k: e.to_json() for k, e in sorted(self.entries.items())}})
 
 
 def load_manifest(profile_name: str) -> Manifest:
@@ -232,7 +335,7 @@ def load_manifest(profile_name: str) -> Manifest:
     except (ValueError, KeyError, TypeError) as error:
         raise CacheError(f"{path}: not a cache manifest ({error}); restore it with `git checkout -- {_relative(path)}` "
                          "or delete the folder to run without the cache") from None
-    return Manifest(found.get("profile", profile_name), entries, path.parent)
+    return Manifest(found.get("profile", profile_name), entries, path.parent, found.get("key_recipe", 1))
 
 
 def _job_files(job: Job) -> list[Path]:
@@ -276,7 +379,6 @@ def store(profile, results: Results, jobs: list[str] | None = None, *, progress=
     CacheError
         naming the job whose outputs are missing or whose record cannot be keyed.
     """
-    from .store import save_json
 
     manifest = load_manifest(profile.name)
     folder = cache_dir(profile.name)
@@ -287,11 +389,12 @@ def store(profile, results: Results, jobs: list[str] | None = None, *, progress=
         if missing:
             raise CacheError(f"{missing[0]}: missing, so job {job.name} cannot be stored; run the pipeline first "
                              f"(`make pipeline PROFILE={profile.name}`)")
-        nodes[job.name] = lineage(job.record)
+        nodes[job.name] = keyed(lineage(job.record), profile)
         # an entry keyed by the code that made it, which this checkout no longer has, would be
         # stored only to be refused on every restore
         why: list[str] = []
-        if lineage_key(nodes[job.name], profile, now=True, why=why) != lineage_key(nodes[job.name], profile):
+        if lineage_key(nodes[job.name], profile, now=True, why=why, located=_as_recorded) != lineage_key(nodes[job.name],
+                                                                                                         profile):
             raise CacheError(f"{job.record}: made by other code or settings than this checkout's "
                              f"({'; '.join(sorted(set(why))) or 'an input stage changed'}), so job {job.name} cannot be "
                              f"stored; rerun it (`make pipeline PROFILE={profile.name}` after removing its outputs)")
@@ -311,8 +414,11 @@ def store(profile, results: Results, jobs: list[str] | None = None, *, progress=
             job=job.name, rule=job.rule, key=lineage_key(node, profile), lineage=node,
             sections={name: getattr(profile, name) for name in node["sections"]}, files=files,
             made={**_made(record, job), "results": _relative(results.root)})
-    save_json(folder / "manifest.json", {"profile": profile.name,
-                                         "entries": {k: e.to_json() for k, e in sorted(manifest.entries.items())}})
+    if manifest.key_recipe != KEY_RECIPE and set(manifest.entries) - set(nodes):
+        raise CacheError(f"{folder / 'manifest.json'}: keyed by key recipe {manifest.key_recipe}, not {KEY_RECIPE}; re-key it "
+                         f"first (`python -m facelrp cache-rekey --profile {profile.name} --recipe-from HEAD`)")
+    manifest.key_recipe = KEY_RECIPE
+    manifest.save()
     return manifest
 
 
@@ -352,7 +458,6 @@ def rekey(profile, recipe_commit) -> tuple[list[str], dict[str, str]]:
     -------
     (the jobs re-keyed, job -> why it was left as it was)
     """
-    from .store import save_json
 
     then = _recipe_at(recipe_commit) if isinstance(recipe_commit, str) else recipe_commit
     manifest = load_manifest(profile.name)
@@ -370,8 +475,9 @@ def rekey(profile, recipe_commit) -> tuple[list[str], dict[str, str]]:
         node["code"] = code_hash(node["stage"])
         return None
 
+    stored_key = _legacy_key if manifest.key_recipe == 1 else lineage_key
     for name, entry in sorted(manifest.entries.items()):
-        if lineage_key(entry.lineage, profile) != entry.key:
+        if stored_key(entry.lineage, profile) != entry.key:
             left[name] = "its key is not its lineage's (a manifest edited by hand?)"
             continue
         node = json.loads(json.dumps(entry.lineage))
@@ -379,10 +485,14 @@ def rekey(profile, recipe_commit) -> tuple[list[str], dict[str, str]]:
         if why:
             left[name] = why
             continue
-        entry.lineage, entry.key = node, lineage_key(node, profile)
+        entry.lineage, entry.key = keyed(node, profile), lineage_key(node, profile)
         rekeyed.append(name)
-    save_json(manifest.folder / "manifest.json", {"profile": manifest.profile,
-                                                  "entries": {k: e.to_json() for k, e in sorted(manifest.entries.items())}})
+    if left and manifest.key_recipe != KEY_RECIPE:
+        raise CacheError(f"{manifest.folder / 'manifest.json'}: {len(left)} entries cannot be re-keyed to key recipe "
+                         f"{KEY_RECIPE} ({sorted(left)[0]}: {left[sorted(left)[0]]}), and a manifest holds one recipe; "
+                         "re-store them, or remove them, first")
+    manifest.key_recipe = KEY_RECIPE
+    manifest.save()
     return rekeyed, left
 
 
@@ -396,9 +506,14 @@ def status(profile, results: Results) -> dict[str, list[str]]:
         if entry is None:
             found[job.name] = ["no cache entry"]
             continue
+        if manifest.key_recipe != KEY_RECIPE:
+            found[job.name] = [f"keyed by key recipe {manifest.key_recipe}, this checkout's is {KEY_RECIPE}: "
+                               f"`python -m facelrp cache-rekey --profile {profile.name} --recipe-from HEAD`"]
+            continue
         why: list[str] = []
         try:
-            current = lineage_key(entry.lineage, profile, now=True, why=why)
+            current = lineage_key(entry.lineage, profile, now=True, why=why,
+                                  located=_located(results, entry.made.get("results", "")))
         except (ValueError, AttributeError) as error:  # a stage or a profile section that no longer exists
             found[job.name] = [f"cannot be keyed now: {error}"]
             continue
@@ -454,14 +569,11 @@ def live_inputs(profile, results: Results, entry: Entry) -> list[tuple[str, Path
     entry was made from. (The probing faces are not among them: only cached jobs read them.)"""
     live = {p.resolve() for p in (results.faces, results.gate_faces,
                                   *(results.trunk(s) for s in TRUNK_SOURCES if profile.trunks["source"] != "real"))}
-    made_in = entry.made.get("results", "")
+    located = _located(results, entry.made.get("results", ""))
     found = []
     for name, child in entry.lineage["inputs"].items():
         recorded = child.get("path") or child["file"]
-        candidates = [PROJECT_DIR / recorded]
-        if made_in and recorded.startswith(made_in + "/"):
-            candidates.insert(0, results.root / recorded[len(made_in) + 1:])
-        path = next((c for c in candidates if c.resolve() in live), None)
+        path = next((c for c in (located(recorded), PROJECT_DIR / recorded) if c.resolve() in live), None)
         if path is not None:
             found.append((name, path, child))
     return found
