@@ -141,6 +141,70 @@ def test_16_bit_greyscale_is_scaled_to_8_bits_not_clipped_to_white(tmp_path):
     assert faces.images[0].min() == 0 and faces.images[0].max() == 255
 
 
+def _image(mode, values):
+    return Image.fromarray(values, mode=mode) if mode else Image.fromarray(values)
+
+
+def _write(tmp_path, image, name="a.png", manifest=MANIFEST, other=True):
+    image.save(tmp_path / name)
+    if other:  # the manifest's other image, a plain 8-bit one
+        Image.fromarray(np.full(np.asarray(image).shape[:2], 128, np.uint8)).save(tmp_path / "b.png")
+    (tmp_path / "manifest.csv").write_text(manifest)
+
+
+RAMP = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+IMAGE_CASES = [  # (case, write(tmp_path), message: the one line the loader must give)
+    ("float image outside 0-255", lambda t: _write(t, Image.fromarray(RAMP * 1000), "a.tif",
+                                                   MANIFEST.replace("a.png", "a.tif")),
+     r"a\.tif: 32-bit float values from 0 to 1000; floats are read in 0-1 or 0-255"),
+    ("float image with NaN", lambda t: _write(t, Image.fromarray(np.where(RAMP > 0.5, np.nan, RAMP).astype(np.float32)),
+                                              "a.tif", MANIFEST.replace("a.png", "a.tif")),
+     r"a\.tif: 32-bit float values .* \(and finite\)"),
+    ("transparent pixels", lambda t: _write(t, Image.new("RGBA", (8, 8), (255, 255, 255, 0))),
+     r"a\.png: 100% of its pixels are transparent; flatten it onto the background you mean"),
+    ("a 1x1 image", lambda t: _write(t, Image.new("L", (1, 1)), other=False),
+     r"a\.png is 1x1 pixels; face images from 8x8 to 50 megapixels are read: crop or scale it first"),
+    ("a 56-megapixel image", lambda t: _write(t, Image.new("L", (8000, 7000)), other=False),
+     r"a\.png is 8000x7000 pixels; face images from 8x8 to 50 megapixels"),
+    ("view_deg that int16 would wrap", lambda t: _write(t, Image.new("L", (8, 8)), manifest=MANIFEST.replace(
+        "a.png,anna,female,0", "a.png,anna,female,0\nc.png,anna,female,65536")),
+     r"manifest\.csv row 3: view_deg '65536' is out of range: a yaw in degrees from -180 to 180"),
+    ("view_deg of a full turn", lambda t: _write(t, Image.new("L", (8, 8)), manifest=MANIFEST.replace(
+        "a.png,anna,female,0", "a.png,anna,female,0\nc.png,anna,female,360")),
+     r"manifest\.csv row 3: view_deg '360' is out of range"),
+]
+
+
+@pytest.mark.parametrize("write, message", [c[1:] for c in IMAGE_CASES], ids=[c[0] for c in IMAGE_CASES])
+def test_an_image_the_loader_cannot_read_as_a_person_would_is_refused_in_one_line(tmp_path, write, message):
+    write(tmp_path)
+    with pytest.raises(datasets.DatasetError, match=message):
+        datasets.load_folder(tmp_path)
+
+
+def test_float_images_in_0_1_are_scaled_and_opaque_alpha_is_kept(tmp_path):
+    Image.fromarray(RAMP).save(tmp_path / "a.tif")  # mode F, as scientific software writes it
+    grey = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
+    Image.fromarray(np.dstack([grey, grey, grey, np.full_like(grey, 255)]), mode="RGBA").save(tmp_path / "b.png")
+    (tmp_path / "manifest.csv").write_text(MANIFEST.replace("a.png", "a.tif"))
+    faces = datasets.load_folder(tmp_path)
+    np.testing.assert_array_equal(faces.images[0], np.round(RAMP.astype(np.float64) * 255).astype(np.uint8))
+    np.testing.assert_array_equal(faces.images[1], grey)  # every pixel opaque: the alpha says nothing
+
+
+def test_an_image_is_read_in_the_orientation_its_exif_gives(tmp_path):
+    wide = np.zeros((8, 16), np.uint8)
+    wide[:, :8] = 255  # the left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated 90 degrees clockwise
+    for name in ("a.jpg", "b.jpg"):
+        Image.fromarray(wide).save(tmp_path / name, exif=exif, quality=100)
+    (tmp_path / "manifest.csv").write_text(MANIFEST.replace(".png", ".jpg"))
+    faces = datasets.load_folder(tmp_path)
+    assert faces.images.shape[1:] == (16, 8)  # tall, as shown
+    assert faces.images[0][:8].mean() > 200 > 50 > faces.images[0][8:].mean()  # the white half now on top
+
+
 # --------------------------------------------------------------------------- artifacts
 def test_a_file_that_is_not_a_face_set_says_so(tmp_path):
     store.save_npz(tmp_path / "faces.npz", images=np.zeros((2, 8, 8), np.uint8))

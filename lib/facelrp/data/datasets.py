@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from .. import store
@@ -41,6 +41,13 @@ __all__ = [
 GENDERS = ("female", "male")
 #: Columns a folder manifest must have.
 MANIFEST_COLUMNS = ("file", "identity", "gender", "view_deg")
+#: The yaw a manifest may give, in degrees (0 = frontal; a profile view is +-90).
+VIEW_RANGE = (-180, 180)
+#: Images smaller than this on a side are refused (a 1x1 file would become a flat face) ...
+MIN_SIDE = 8
+#: ... and larger than this many pixels (a face image is far smaller; Pillow itself stops
+#: at about 179 million with a DecompressionBombError).
+MAX_PIXELS = 50_000_000
 #: Per-channel means (B, G, R) subtracted by caffe-style preprocessing, 0-255 scale.
 IMAGENET_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
@@ -365,6 +372,9 @@ def load_folder(
             views.append(int(round(float(row.view_deg))))
         except (ValueError, OverflowError):  # OverflowError: inf
             raise DatasetError(f"{where}: view_deg {row.view_deg!r} is not a finite number of degrees") from None
+        if not VIEW_RANGE[0] <= views[-1] <= VIEW_RANGE[1]:  # checked before int16 could wrap it around
+            raise DatasetError(f"{where}: view_deg {row.view_deg!r} is out of range: a yaw in degrees from "
+                               f"{VIEW_RANGE[0]} to {VIEW_RANGE[1]} (0 = frontal, 90 = profile)")
         if not row.file.strip() or not row.identity.strip():
             raise DatasetError(f"{where}: empty file or identity")
 
@@ -434,31 +444,50 @@ def _check_duplicates(table: pd.DataFrame, views: list, manifest_path: Path) -> 
 
 def _read_image(folder: Path, name: str, size: int | None, manifest_path: Path, row: int) -> np.ndarray:
     path = folder / name
+    where = f"{manifest_path} row {row}: image {path}"
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{manifest_path} row {row}: image {path} not found; fix the file column or add the image"
-        )
+        raise FileNotFoundError(f"{where} not found; fix the file column or add the image")
     try:
         with Image.open(path) as img:
-            img = _to_grey8(img)
+            width, height = img.size  # read from the header: nothing decoded yet
+            if width * height > MAX_PIXELS or min(width, height) < MIN_SIDE:
+                raise DatasetError(f"{where} is {width}x{height} pixels; face images from {MIN_SIDE}x{MIN_SIDE} to "
+                                   f"{MAX_PIXELS // 1_000_000} megapixels are read: crop or scale it first")
+            img = ImageOps.exif_transpose(img)  # as the file says it is to be shown
+            img = _to_grey8(img, where)
             if size is not None:
                 img = img.resize((size, size), Image.BILINEAR)
             return np.asarray(img, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError) as err:
-        raise DatasetError(
-            f"{manifest_path} row {row}: image {path} cannot be read ({err}); replace it with a PNG or JPEG file"
-        ) from None
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
+        raise DatasetError(f"{where} cannot be read ({err}); replace it with a PNG or JPEG file") from None
 
 
-def _to_grey8(img: Image.Image) -> Image.Image:
-    """An image as 8-bit greyscale. 16-bit greyscale (PIL modes ``I;16*``, and ``I`` holding
-    16-bit values) is scaled by 255/65535, keeping its full range; PIL's own conversion
-    would clip every value above 255 to white."""
+def _to_grey8(img: Image.Image, where: str) -> Image.Image:
+    """An image as 8-bit greyscale, its values as a person reads them; PIL's own conversion
+    would clip 16-bit values above 255 to white, turn 0-1 floats black and drop alpha.
+
+    - 16-bit greyscale (modes ``I;16*``, and ``I`` holding 16-bit values): scaled by 255/65535.
+    - 32-bit float (mode ``F``): values in 0-1 scaled by 255, in 0-255 kept; others refused.
+    - With an alpha channel (or a palette's transparency): used when every pixel is opaque,
+      refused otherwise (a transparent background has no grey level of its own).
+    """
     if img.mode.startswith("I;16") or img.mode == "I":
         values = np.asarray(img, dtype=np.float64)
         if values.min() < 0 or values.max() > 65535:
-            raise OSError(f"mode {img.mode} with values outside 0-65535")
+            raise DatasetError(f"{where}: mode {img.mode} with values outside 0-65535; save it as 8- or 16-bit")
         return Image.fromarray(np.round(values * (255 / 65535)).astype(np.uint8), mode="L")
+    if img.mode == "F":
+        values = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:
+            raise DatasetError(f"{where}: 32-bit float values from {np.nanmin(values):g} to {np.nanmax(values):g}; "
+                               "floats are read in 0-1 or 0-255 (and finite): rescale it, or save it as 8-bit")
+        scale = 255 if values.max() <= 1 else 1
+        return Image.fromarray(np.round(values * scale).astype(np.uint8), mode="L")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and "transparency" in img.info):
+        alpha = np.asarray(img.convert("RGBA"))[..., 3]
+        if (alpha < 255).any():
+            raise DatasetError(f"{where}: {np.mean(alpha < 255):.0%} of its pixels are transparent; flatten it onto "
+                               "the background you mean (for example white) and save it without alpha")
     return img.convert("L")
 
 
