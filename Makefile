@@ -35,7 +35,7 @@ $(STAMP): requirements.txt pyproject.toml
 # The live inputs (faces) first, then the rest: the cache checks its entries against the
 # bytes of the inputs made here (facelrp.cache), which then exist.
 pipeline: $(STAMP)
-	$(WARM_RUN) snakemake -s workflow/Snakefile --cores 2 --rerun-incomplete --config profile=$(PROFILE) cache=$(CACHE) live_inputs
+	$(WARM_RUN) snakemake -s workflow/Snakefile live_inputs --cores 2 --rerun-incomplete --config profile=$(PROFILE) cache=$(CACHE)
 	$(WARM_RUN) snakemake -s workflow/Snakefile --cores 2 --rerun-incomplete --config profile=$(PROFILE) cache=$(CACHE)
 
 # The whole pipeline from nothing, the cache off (resumable: the same command goes on after an

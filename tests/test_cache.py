@@ -217,6 +217,30 @@ def test_a_manifest_of_the_first_key_recipe_is_refused_until_re_keyed(chain, mon
     assert cache.status(chain.profile, results) == {"curves": []}
 
 
+def test_refresh_records_an_input_made_again_to_the_same_bytes_so_a_fresh_clone_restores_the_entry(chain, monkeypatch,
+                                                                                                    tmp_path):
+    node = cache.keyed(cache.lineage(chain.curves.with_suffix(".json")), chain.profile)
+    monkeypatch.setenv("FACELRP_CACHE", str(tmp_path / "cache"))
+    job = SimpleNamespace(name="curves", rule="masking", record=chain.curves.with_suffix(".json"), keep=[chain.curves],
+                          folder=None, outputs=[chain.curves])
+    monkeypatch.setattr(cache, "cached_jobs", lambda profile, results: [job])
+    key = cache.lineage_key(node, chain.profile)
+    cache.Manifest("p", {"curves": cache.Entry("curves", "masking", key, node, {}, {}, {"results": "results/p"})},
+                   tmp_path / "cache" / "p").save()
+    chain.profile.name = "p"
+    here, fresh = SimpleNamespace(root=chain.root / "results" / "p"), SimpleNamespace(root=tmp_path / "fresh")
+    _remake_faces(chain, "c9", 3)  # the faces' code changed; made again here, to the same bytes
+    assert "not made here yet" in " ".join(cache.status(chain.profile, fresh)["curves"])
+    assert cache.status(chain.profile, here) == {"curves": []}
+    assert cache.refresh(chain.profile, here) == (["curves"], {})
+    entry = cache.load_manifest("p").entries["curves"]
+    assert entry.key == key and entry.lineage["inputs"]["faces"]["code"] == "c9"
+    assert entry.lineage["inputs"]["faces"]["path"] == "results/p/faces.npz"
+    assert cache.status(chain.profile, fresh) == {"curves": []}  # a clone that has not made the faces yet
+    chain.code["render-faces"] = "c10"  # and once the faces' code changes again, it is not known again
+    assert cache.status(chain.profile, fresh)["curves"]
+
+
 def test_a_stale_result_cannot_be_keyed(chain):
     np.savez(chain.root / "results" / "p" / "faces.npz", x=np.arange(4))  # the faces made again, otherwise
     with pytest.raises(cache.CacheError, match=r"curves\.json: its input faces \(results/p/faces\.npz\) is changed "

@@ -123,6 +123,11 @@ def _cache(args) -> str:
         for job, why in left.items():
             print(f"{job:40s} left as it was: {why}")
         return f"{len(rekeyed)} entries re-keyed, {len(left)} left as they were, in {cache.cache_dir(profile.name)}"
+    if args.stage == "cache-refresh":
+        refreshed, left = cache.refresh(profile, results)
+        for job, why in left.items():
+            print(f"{job:40s} left as it was: {why}")
+        return f"{len(refreshed)} entries refreshed, {len(left)} left as they were, in {cache.cache_dir(profile.name)}"
     if args.stage == "cache-status":
         found = cache.status(profile, results)
         restorable = cache.restorable(profile, results)
@@ -246,6 +251,8 @@ _COMMANDS = {
         "--job", {"required": True, "help": "the job's name, e.g. masking or model-vggface-identity-s0"})]),
     "cache-rekey": (_cache, "re-key the cache after a change of the code hash's recipe, recomputing nothing", [_RESULTS, (
         "--recipe-from", {"required": True, "help": "the git commit whose facelrp.codehash keyed the cache"})]),
+    "cache-refresh": (_cache, "record the inputs made here by changed code to the same bytes (after `make pipeline`), "
+                      "recomputing nothing", [_RESULTS]),
     "cache-verify": (_cache, "compare a fresh run's results and conclusions with the cache's: one line per job", [
         _RESULTS, ("--out", {"default": None, "help": "also write the comparison as JSON (the reproducing page reads one)"})]),
     "execute-page": (_execute_page, "execute a MyST notebook page with papermill", [

@@ -43,7 +43,7 @@ from .pipeline import LEFT_OUT_READERS, Job, cached_jobs
 from .profiles import TRUNK_SOURCES
 
 __all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status",
-           "rekey", "keyed", "KEY_RECIPE", "restorable", "computed_here", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison",
+           "rekey", "refresh", "keyed", "KEY_RECIPE", "restorable", "computed_here", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison",
            "RTOL", "ATOL", "LIBRARIES", "UNSTABLE", "states_by_rule", "Report", "report"]
 
 if TYPE_CHECKING:
@@ -218,8 +218,10 @@ def _still_made(child: dict, profile, why: list | None, located) -> bool:
         return True  # made again by changed code, to the same bytes
     if why is not None:
         why += inner or ([f"the settings of stage {child['stage']} changed"] if "key" in child else [])
-        if path is None or not path.is_file():
-            why.append(f"its input {child['path']} ({child['stage']}) is not made here yet, so whether it would be the "
+        if any(line.startswith("its input") for line in inner):
+            pass  # the input below it that is not made yet, or made otherwise, says it
+        elif path is None or not path.is_file():
+            why.append(f"its input {_relative(path) if path else child['path']} ({child['stage']}) is not made here yet, so whether it would be the "
                        "same bytes is not known: `make pipeline` makes such inputs first, then checks the entry again")
         else:
             why.append(f"its input {_relative(path)} ({child['stage']}) is made otherwise here, or by other code or "
@@ -494,6 +496,61 @@ def rekey(profile, recipe_commit) -> tuple[list[str], dict[str, str]]:
     manifest.key_recipe = KEY_RECIPE
     manifest.save()
     return rekeyed, left
+
+
+def refresh(profile, results: Results) -> tuple[list[str], dict[str, str]]:
+    """Record, in `profile`'s cache, the inputs that were made again under `results` by
+    changed code to the bytes an entry was made from, so that a fresh clone (which has not
+    made them yet) finds the entry valid too; nothing is recomputed and no key changes.
+
+    For each entry valid now (`status` with these results), every input that holds only by
+    its bytes here gets the lineage of the file made here (`make pipeline` has made the
+    live inputs first). An entry not valid now is left as it was.
+
+    Returns
+    -------
+    (the jobs refreshed, job -> why it was left as it was)
+    """
+    manifest = load_manifest(profile.name)
+    refreshed, left = [], {}
+    here_root = _relative(results.root)
+    for name, entry in sorted(manifest.entries.items()):
+        made_in = entry.made.get("results", "")
+        located, why = _located(results, made_in), []
+        if lineage_key(entry.lineage, profile, now=True, why=why, located=located) != entry.key:
+            left[name] = "; ".join(sorted(set(why))) or "its key is not its lineage's"
+            continue
+        node = json.loads(json.dumps(entry.lineage))
+        if _reground(node, profile, located, lambda p: made_in + p[len(here_root):] if p.startswith(here_root + "/") else p):
+            entry.lineage = keyed(node, profile)
+            assert lineage_key(entry.lineage, profile) == entry.key  # the bytes are the same: so is the key
+            refreshed.append(name)
+    manifest.save()
+    return refreshed, left
+
+
+def _reground(node: dict, profile, located, rebased) -> bool:
+    """Give every input of `node` that holds only by its bytes here the lineage of the file
+    made here (its paths `rebased` to where the entry was made); whether any was."""
+    changed = False
+    for name, child in node["inputs"].items():
+        if "stage" not in child:
+            continue
+        if "key" in child and lineage_key(child, profile, now=True, located=located) == child["key"]:
+            changed = _reground(child, profile, located, rebased) or changed
+            continue
+        here = lineage(_record_of(located(child["path"])))
+
+        def rebase(n):
+            for c in n.get("inputs", {}).values():
+                if "path" in c:
+                    c["path"] = rebased(c["path"])
+                rebase(c)
+
+        rebase(here)
+        node["inputs"][name] = {**here, "path": child["path"], "sha256": child["sha256"]}
+        changed = True
+    return changed
 
 
 def status(profile, results: Results) -> dict[str, list[str]]:
