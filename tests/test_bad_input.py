@@ -141,10 +141,6 @@ def test_16_bit_greyscale_is_scaled_to_8_bits_not_clipped_to_white(tmp_path):
     assert faces.images[0].min() == 0 and faces.images[0].max() == 255
 
 
-def _image(mode, values):
-    return Image.fromarray(values, mode=mode) if mode else Image.fromarray(values)
-
-
 def _write(tmp_path, image, name="a.png", manifest=MANIFEST, other=True):
     image.save(tmp_path / name)
     if other:  # the manifest's other image, a plain 8-bit one

@@ -9,7 +9,8 @@ key, is how each input was made in turn, down to source files (a shipped trunk);
 stays valid while every input would still be made as those bytes (its lineage unchanged,
 or the input made again here, by changed code, to the same bytes: the early cut-off of
 build systems that address results by content). The lineage is read from the provenance
-records the stages write, so the cache needs no second description of the pipeline. A stage's code hash is `facelrp.codehash.code_hash`. Editing a page's code
+records the stages write, so the cache needs no second description of the pipeline. A
+stage's code hash is `facelrp.codehash.code_hash`. Editing a page's code
 (``notebooks/*.md``, `facelrp.evaluate`, `facelrp.figures`) changes no key: pages run
 live on every build.
 
@@ -43,7 +44,8 @@ from .pipeline import LEFT_OUT_READERS, Job, cached_jobs
 from .profiles import TRUNK_SOURCES
 
 __all__ = ["CacheError", "cache_dir", "lineage", "lineage_key", "Entry", "Manifest", "load_manifest", "store", "status",
-           "rekey", "refresh", "keyed", "KEY_RECIPE", "restorable", "computed_here", "live_inputs", "restore_inputs", "restore", "origins", "verify", "Comparison",
+           "rekey", "refresh", "keyed", "KEY_RECIPE", "restorable", "computed_here", "live_inputs", "restore_inputs",
+           "restore", "origins", "verify", "Comparison",
            "RTOL", "ATOL", "LIBRARIES", "UNSTABLE", "states_by_rule", "Report", "report"]
 
 if TYPE_CHECKING:
@@ -214,15 +216,17 @@ def _still_made(child: dict, profile, why: list | None, located) -> bool:
     if "key" in child and lineage_key(child, profile, now=True, why=inner, located=located) == child["key"]:
         return True
     path = located(child["path"]) if located else None
-    if path is not None and path.is_file() and file_sha256(path) == child["sha256"] and _made_now(path, profile):
+    if (path is not None and path.is_file() and _sha256_now(path, path.stat().st_mtime_ns) == child["sha256"]
+            and _made_now(path, profile)):
         return True  # made again by changed code, to the same bytes
     if why is not None:
         why += inner or ([f"the settings of stage {child['stage']} changed"] if "key" in child else [])
         if any(line.startswith("its input") for line in inner):
             pass  # the input below it that is not made yet, or made otherwise, says it
         elif path is None or not path.is_file():
-            why.append(f"its input {_relative(path) if path else child['path']} ({child['stage']}) is not made here yet, so whether it would be the "
-                       "same bytes is not known: `make pipeline` makes such inputs first, then checks the entry again")
+            shown = _relative(path) if path else child["path"]
+            why.append(f"its input {shown} ({child['stage']}) is not made here yet, so whether it would be the same "
+                       "bytes is not known: `make pipeline` makes such inputs first, then checks the entry again")
         else:
             why.append(f"its input {_relative(path)} ({child['stage']}) is made otherwise here, or by other code or "
                        "settings than this checkout's")
@@ -381,7 +385,6 @@ def store(profile, results: Results, jobs: list[str] | None = None, *, progress=
     CacheError
         naming the job whose outputs are missing or whose record cannot be keyed.
     """
-
     manifest = load_manifest(profile.name)
     folder = cache_dir(profile.name)
     wanted = [j for j in cached_jobs(profile, results) if jobs is None or j.name in jobs]
@@ -520,8 +523,11 @@ def refresh(profile, results: Results) -> tuple[list[str], dict[str, str]]:
         if lineage_key(entry.lineage, profile, now=True, why=why, located=located) != entry.key:
             left[name] = "; ".join(sorted(set(why))) or "its key is not its lineage's"
             continue
+        def rebased(p, made_in=made_in):
+            return made_in + p[len(here_root):] if p.startswith(here_root + "/") else p
+
         node = json.loads(json.dumps(entry.lineage))
-        if _reground(node, profile, located, lambda p: made_in + p[len(here_root):] if p.startswith(here_root + "/") else p):
+        if _reground(node, profile, located, rebased):
             entry.lineage = keyed(node, profile)
             assert lineage_key(entry.lineage, profile) == entry.key  # the bytes are the same: so is the key
             refreshed.append(name)
@@ -540,17 +546,18 @@ def _reground(node: dict, profile, located, rebased) -> bool:
             changed = _reground(child, profile, located, rebased) or changed
             continue
         here = lineage(_record_of(located(child["path"])))
-
-        def rebase(n):
-            for c in n.get("inputs", {}).values():
-                if "path" in c:
-                    c["path"] = rebased(c["path"])
-                rebase(c)
-
-        rebase(here)
+        _rebase(here, rebased)
         node["inputs"][name] = {**here, "path": child["path"], "sha256": child["sha256"]}
         changed = True
     return changed
+
+
+def _rebase(node: dict, rebased) -> None:
+    """Every input path of the lineage `node`, recursively, passed through `rebased`."""
+    for child in node.get("inputs", {}).values():
+        if "path" in child:
+            child["path"] = rebased(child["path"])
+        _rebase(child, rebased)
 
 
 def status(profile, results: Results) -> dict[str, list[str]]:

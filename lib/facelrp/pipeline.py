@@ -23,7 +23,7 @@ from .profiles import TRUNK_SOURCES
 READING = "frozen-trunk"
 
 __all__ = ["VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs",
-           "LEFT_OUT_READERS", "Page", "pages", "SUMMARY_RUNS", "RANDOM_MAPS_RUN"]
+           "LEFT_OUT_READERS", "Page", "pages", "SUMMARY_RUNS", "RANDOM_MAPS_RUN", "SUMMARY_MASKING"]
 
 # The same curves with other fills and orders (the robustness chapter): ROAD's noisy
 # linear imputation and a blur in place of the mean colour, and least-relevant-first.
@@ -45,6 +45,8 @@ SUMMARY_RUNS = {"mean colour": None, "frozen: trunk": READING, "blur": "blur", "
                 "LRP-epsilon": "method-epsilon", "preset B": "method-composite_b",
                 "gradient x input": "method-gradient_x_input"}
 RANDOM_MAPS_RUN = "method-random"
+#: The masking runs the summary reads, each once, in order (its page's declared inputs).
+SUMMARY_MASKING = tuple(dict.fromkeys([*SUMMARY_RUNS.values(), RANDOM_MAPS_RUN]))
 
 #: The digests of the big outputs (`facelrp.stages.digest.KINDS`; kept here so the Snakefile
 #: need not import the stages to know them), one rule each: ``digest_<kind>``.
@@ -179,7 +181,7 @@ def pages(profile, results) -> dict[str, Page]:
         ("masking", "notebooks/masking.md", (results.faces, results.masking()) + digest("maps"), ("finetune", "verdicts")),
         ("rank2", "notebooks/rank2.md", (results.faces,) + rank2 + digest("rank2"), ("finetune", "observers"), choices),
         ("summary", "notebooks/summary.md", (results.faces,) + records
-         + tuple(results.masking(v) for v in dict.fromkeys([*SUMMARY_RUNS.values(), RANDOM_MAPS_RUN])) + rank2,
+         + tuple(results.masking(v) for v in SUMMARY_MASKING) + rank2,
          ("faces", "finetune", "observers", "verdicts"), choices),
         ("where", "notebooks/where.md", (results.faces,) + records + digest("maps", "sanity", "planted")
          + (results.record(results.planted),), ("finetune", "planted")),

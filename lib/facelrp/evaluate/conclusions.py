@@ -19,7 +19,7 @@ import pandas as pd
 from ..pipeline import RANDOM_MAPS_RUN, READING, SUMMARY_RUNS
 from . import comparisons, floor, masking, rank2, summary, verdicts
 
-__all__ = ["masking_runs", "MAIN", "RUNS", "RANDOM_MAPS", "RANDOM_MAPS_RUN", "NOT_SPECIFIC", "MARGIN_FACTORS", "Conclusions", "draw",
+__all__ = ["MAIN", "RUNS", "RANDOM_MAPS", "RANDOM_MAPS_RUN", "NOT_SPECIFIC", "MARGIN_FACTORS", "Conclusions", "draw",
            "statistic", "compare", "reproduced", "text_table", "ACCURACY_SDS", "headline"]
 
 #: The label of the paper's own masking run (mean-colour fill, the LRP composite).
@@ -114,12 +114,6 @@ def _accuracy_rows(accuracy: pd.DataFrame, comparison: pd.DataFrame) -> list[dic
         rows.append({"run": MAIN, "result": result, "verdict": verdict, "estimate": low,
                      "low": low - spread, "high": low + spread})
     return rows
-
-
-def masking_runs() -> list:
-    """The masking runs `draw` reads (`facelrp.artifacts.Results.masking` variants; None:
-    the paper's), in order: the pipeline declares them as the summary page's inputs."""
-    return list(dict.fromkeys([*RUNS.values(), RANDOM_MAPS_RUN]))
 
 
 def draw(profile, results, *, n_draws: int = 100, sample_seed: int = 0, runs: dict | None = None,
