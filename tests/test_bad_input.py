@@ -265,6 +265,22 @@ def test_the_other_sources_trunk_in_its_place_is_refused(edited_profile, tmp_pat
         vgg.profile_trunk(profile, "imagenet")
 
 
+def test_a_trunk_pretrained_with_another_spec_is_refused_but_can_be_pretrained_over(edited_profile, tmp_path, tiny_trunk):
+    folder = tmp_path / "trunks"
+    vgg.save_trunk(tiny_trunk, folder / "x-imagenet.h5", {"source": "imagenet", "spec": vgg.spec_dict(TINY)})
+    profile = load_profile("x", edited_profile({"trunks.folder": str(folder)}))
+    assert TrunkSpec(**profile.trunks["spec"]) != TINY
+    with pytest.raises(ValueError, match=r"x-imagenet\.h5: pretrained with trunks.spec \{fc_width: 16\} \(its record "
+                                         r"x-imagenet.json\), but the x profile asks for \{fc_width: 64\}; pretrain it with "
+                                         r"this profile \(python -m facelrp pretrain --profile x --source imagenet\) or set "
+                                         r"trunks.spec back"):
+        vgg.profile_trunk(profile, "imagenet")
+    # the graph and pretraining still name the file, so the pipeline can make it again
+    assert Results(profile).trunk("imagenet") == folder / "x-imagenet.h5"
+    same = load_profile("x", edited_profile({"trunks.folder": str(folder), "trunks.spec": vgg.spec_dict(TINY)}))
+    assert vgg.profile_trunk(same, "imagenet")[1]["spec"] == vgg.spec_dict(TINY)
+
+
 # --------------------------------------------------------------------------- the command line
 def _cli(*args, cwd):
     return subprocess.run([sys.executable, "-m", "facelrp", *args], capture_output=True, text=True, cwd=cwd)

@@ -662,6 +662,32 @@ def test_rank2_page_shows_figure_7_and_the_t_test_labelled_simulated(smoke_book)
         assert "t(45) = 2.345" in html and "this run (simulated)" in html
 
 
+def test_rank2_checks_an_observers_file_against_its_trials_before_it_writes_anything(smoke_book, tmp_path):
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from facelrp.data.datasets import DatasetError
+    from facelrp.profiles import load_profile
+    from facelrp.stages import rank2 as stage
+
+    profile = load_profile("smoke")
+    out = tmp_path / "rank2"
+    stage.run(profile, out=out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    trials = pd.read_csv(out / "trials.csv")
+    rows = [f"o1,{t},{i},{v},{v}" for t, i, v in trials.itertuples(index=False)][:1]
+    stranger = int(trials.to_numpy().max(initial=0)) + 1  # not a target of this run
+    rows.append(f"o1,{stranger},{stranger + 1},{stranger + 2},{stranger + 1}")
+    (tmp_path / "choices.csv").write_text("observer,target,option_a,option_b,chosen\n" + "\n".join(rows) + "\n")
+    observers = {**profile.observers, "source": "file", "file": str(tmp_path / "choices.csv")}
+    with pytest.raises(DatasetError, match=rf"choices.csv, row {len(rows) + 1}: observer 'o1', target {stranger}: is not a "
+                                           r"target of this run's trial list; .* Run the observers on the trials.csv"):
+        stage.run(replace(profile, observers=observers), out=out)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["choices.csv", "rank2"]  # no scratch folder left
+
+
 def test_a_killed_pipeline_leaves_no_half_artifact_and_resumes_to_the_same_results(smoke_book):
     import signal
     import time

@@ -74,6 +74,21 @@ def test_docstrings_comments_bookkeeping_and_unused_modules_do_not_enter_the_has
     assert codehash.code_hash("thing") == before
 
 
+def test_the_model_pages_prose_re_keys_nothing_its_code_does(tmp_path, monkeypatch):
+    page = tmp_path / "notebooks" / "model.md"
+    page.parent.mkdir()
+    page.write_text("---\njupytext:\n  text_representation:\n    format_name: myst\n---\n\n# One model\n\nIt fine-tunes.\n\n"
+                    "```{code-cell} python\nrun = stage.run(profile)\n```\n")
+    for _ in _package(tmp_path, monkeypatch, {"stages/model.py": "def run(profile):\n    return 1\n"}):
+        before = codehash.code_hash("model")
+        page.write_text(page.read_text().replace("It fine-tunes.", "It fine-tunes the readout, then explains it."))
+        codehash.code_hash.cache_clear()
+        assert codehash.code_hash("model") == before
+        page.write_text(page.read_text().replace("run = stage.run(profile)", "run = stage.run(profile, method='epsilon')"))
+        codehash.code_hash.cache_clear()
+        assert codehash.code_hash("model") != before
+
+
 def test_code_hash_at_a_commit_is_that_of_the_files_then(project):
     def git(*args):
         subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)

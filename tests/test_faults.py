@@ -99,29 +99,96 @@ def test_two_processes_writing_one_file_leave_one_whole_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
 
 
-def test_two_rank2_runs_write_their_trial_images_side_by_side(tmp_path, smoke_faces):
-    from facelrp.stages.rank2 import _write_trial_images
-
-    front = smoke_faces.frontal()
-    folder = tmp_path / "rank2" / "trial-images"
-    folder.parent.mkdir()
+def test_two_runs_replacing_one_folder_leave_one_whole_folder(tmp_path):
+    folder = tmp_path / "rank2"
     errors = []
 
-    def write():
+    def write(name):
         try:
-            for _ in range(5):
-                _write_trial_images(folder, front, list(range(12)))
+            for _ in range(20):
+                with store.replaced_folder(folder) as scratch:
+                    for k in range(5):
+                        (scratch / f"{k}.txt").write_text(name)
         except Exception as error:  # collected for the assertion below
             errors.append(error)
 
-    threads = [threading.Thread(target=write) for _ in range(2)]
+    threads = [threading.Thread(target=write, args=(name,)) for name in "ab"]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sorted(p.name for p in folder.iterdir()) == [f"face-{i:03d}.png" for i in range(12)]
-    assert [p.name for p in folder.parent.iterdir()] == ["trial-images"]  # no scratch folder left
+    texts = {p.read_text() for p in folder.iterdir()}
+    assert sorted(p.name for p in folder.iterdir()) == [f"{k}.txt" for k in range(5)] and len(texts) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["rank2"]  # no scratch folder left
+    assert oct(folder.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_a_folder_write_that_fails_leaves_the_old_folder_whole_and_a_dead_runs_scratch_is_swept(tmp_path):
+    folder = tmp_path / "rank2"
+    with store.replaced_folder(folder) as scratch:
+        (scratch / "trials.csv").write_text("old")
+        (scratch / "record.json").write_text("old")
+    dead = tmp_path / f".rank2.{2**22 + 12345}.x.new"  # a pid above Linux's pid_max: no such process
+    dead.mkdir()
+    live = tmp_path / f".rank2.{os.getpid()}.y.new"
+    live.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        with store.replaced_folder(folder) as scratch:
+            (scratch / "trials.csv").write_text("new")
+            raise KeyboardInterrupt  # Ctrl-C before the record is written
+    assert {p.name: p.read_text() for p in folder.iterdir()} == {"trials.csv": "old", "record.json": "old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["rank2", live.name])
+
+
+class _Model:
+    """Stands in for a Keras model: `save` writes its text."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def save(self, path, include_optimizer=False):
+        Path(path).write_text(self.text)
+
+
+def test_a_model_run_that_fails_leaves_the_old_run_whole_so_no_old_record_vouches_for_a_new_model(tmp_path):
+    from facelrp.models import finetune
+
+    folder = tmp_path / "models" / "vggface-identity-s0"
+    maps = np.ones((3, 4, 4), np.float32)
+    finetune.save_run(folder, _Model("old"), {"maps": maps, "logits": np.zeros((3, 2))}, {"n_maps": 3, "run": "old"})
+    old = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(TypeError):  # the record cannot be written: after the model and the arrays
+        finetune.save_run(folder, _Model("new"), {"maps": 2 * maps, "logits": np.ones((3, 2))}, {"n_maps": 3, "x": object()})
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == old
+    with pytest.raises(ValueError, match=r"arrays\.npz: maps holds 1 non-finite value\(s\) \(NaN or infinity\) of 48; "
+                                         r"the model's training or its maps failed.*nothing was written"):
+        finetune.save_run(folder, _Model("new"), {"maps": np.where(np.arange(48).reshape(3, 4, 4) == 0, np.nan, maps)},
+                          {"n_maps": 3})
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == old
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]
+    arrays, record = finetune.load_run(folder)
+    assert record["run"] == "old" and arrays["maps"].shape == (3, 4, 4)
+
+
+def test_a_model_run_whose_arrays_do_not_fit_its_record_is_refused(tmp_path):
+    from facelrp.models import finetune
+
+    folder = tmp_path / "vggface-identity-s0"
+    finetune.save_run(folder, _Model("m"), {"maps": np.ones((3, 4, 4)), "logits": np.zeros((3, 2))}, {"n_maps": 3})
+    store.save_json(folder / "record.json", {"n_maps": 5})  # a record of another run
+    with pytest.raises(ValueError, match=r"arrays\.npz: shapes \{'maps': \(3, 4, 4\), 'logits': \(3, 2\)\}, but its record "
+                                         r"says 5 maps; the two are of different runs"):
+        finetune.load_run(folder)
+    store.save_npz(folder / "arrays.npz", maps=np.full((5, 4, 4), np.inf))
+    with pytest.raises(ValueError, match=r"maps holds 80 non-finite value\(s\).*remove .*vggface-identity-s0 and rerun"):
+        finetune.load_run(folder)
 
 
 def test_the_pipeline_quotes_a_checkout_path_with_a_space(tmp_path):

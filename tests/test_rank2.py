@@ -75,6 +75,11 @@ def test_choices_off_the_trial_list_are_refused(tmp_path):
     choices = rank2.read_choices(_write(tmp_path, "observer,target,option_a,option_b,chosen\nx,1,2,4,2\n"))
     with pytest.raises(DatasetError, match="not this run's rank-2 pair"):
         rank2.score_choices(choices, trials)
+    path = _write(tmp_path, "observer,target,option_a,option_b,chosen\nx,1,2,3,2\ny,7,2,3,2\n")
+    with pytest.raises(DatasetError, match=r"choices.csv, row 3: observer 'y', target 7: is not a target of this run's "
+                                           r"trial list; were the choices made on another run's trial list\? Run the "
+                                           r"observers on the trials.csv this run wrote"):
+        rank2.score_choices(rank2.read_choices(path), trials, path=path)
 
 
 def test_summary_matches_a_one_sample_t_test_against_50_percent(tmp_path):

@@ -34,7 +34,7 @@ def _stage(args) -> str:
                                     f"(e.g. {Path(args.out) / 'out.npz'})")
         check_writable(Path(args.out) if args.stage == "rank2" else Path(args.out).parent)
     else:
-        check_writable(profile.trunk_path(args.source).parent if args.stage == "pretrain" else Results(profile).root)
+        check_writable(profile.trunk_location(args.source).parent if args.stage == "pretrain" else Results(profile).root)
     return module.summary(module.run(profile, **options))
 
 

@@ -65,7 +65,7 @@ class Results:
 
     def trunk(self, source: str) -> Path:
         """The stand-in trunk `.h5` of `source` (``weights/`` for demo, made here for smoke)."""
-        return self.profile.trunk_path(source)
+        return self.profile.trunk_location(source)
 
     def trunk_inputs(self, *sources: str) -> dict[str, Path]:
         """The stand-in trunk files among a stage's inputs, named ``trunk_<source>``; none

@@ -5,7 +5,8 @@ A stage's code is what it runs: its module whole, and from there every definitio
 package it reaches, followed name by name (``from ..x import f``, ``x.f``, a function's
 lazy imports, the module constants and classes a function uses), each parsed with its
 docstring dropped; of every module it reaches, the statements that run on import and bind
-no name (a module-level call) as well; plus the notebook the model stage runs. So an edit
+no name (a module-level call) as well; plus the code cells of the notebook the model stage
+runs (not its prose). So an edit
 of a function re-keys exactly the stages that reach it, and a function added beside it, or
 an edit of one the stage never calls, re-keys nothing. A module named bare (passed as a
 value, ``getattr(module, name)``) enters whole. Comments, docstrings and ``__all__`` never
@@ -296,8 +297,17 @@ def code_hash(stage: str, commit: str | None = None) -> str:
     for relative, statements in sorted(stage_definitions(stage, commit).items()):
         digest.update(relative.encode() + b"\0" + b"\0".join(statements.values()) + b"\0\0")
     for relative in _EXTRA_SOURCES.get(stage, ()):
-        digest.update(relative.encode() + b"\0" + (_Sources(commit).read(relative) or b"") + b"\0")
+        digest.update(relative.encode() + b"\0" + _code_cells(_Sources(commit).read(relative) or b"") + b"\0")
     return digest.hexdigest()
+
+
+def _code_cells(page: bytes) -> bytes:
+    """The code of a MyST notebook (`jupytext`), its cells joined: its prose changes no
+    number, so an edit of the text between the cells re-keys nothing."""
+    import jupytext
+
+    notebook = jupytext.reads(page.decode("utf-8"), fmt="md:myst")
+    return "\0".join(cell.source for cell in notebook.cells if cell.cell_type == "code").encode()
 
 
 def stage_code(stage: str) -> dict:

@@ -160,7 +160,7 @@ def pages(profile, results) -> dict[str, Page]:
     from .models.finetune import model_keys
     from .profiles import TRUNK_SOURCES
 
-    trunks = () if profile.trunks["source"] == "real" else tuple(profile.trunk_path(s) for s in TRUNK_SOURCES)
+    trunks = () if profile.trunks["source"] == "real" else tuple(profile.trunk_location(s) for s in TRUNK_SOURCES)
     records = tuple(results.model(k.name) / "record.json" for k in model_keys(profile))
 
     def digest(*kinds):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
@@ -86,11 +87,45 @@ class Profile:
         name = {"imagenet": "ImageNet", "vggface": "VGGFace"}[source]
         return f"{name} stand-in" if self.stand_in else name
 
-    def trunk_path(self, source: str) -> Path:
-        """Where this profile's stand-in trunk for `source` (imagenet/vggface) lives."""
+    def trunk_location(self, source: str) -> Path:
+        """Where this profile's stand-in trunk for `source` (imagenet/vggface) lives or will
+        be written (the pipeline's graph and pretraining ask here; readers, `trunk_path`)."""
         if source not in TRUNK_SOURCES:
             raise ValueError(f"source {source!r} is not one of {list(TRUNK_SOURCES)}")
         return Path(self.trunks["folder"]) / f"{self.name}-{source}.h5"
+
+    def trunk_path(self, source: str) -> Path:
+        """This profile's stand-in trunk for `source`, to read: its record (beside it) must
+        say it was pretrained with this profile's ``trunks.spec``.
+
+        The check lives here, among the bookkeeping the cache's keys leave out
+        (`facelrp.codehash`), because it refuses a file and changes no number: adding it
+        re-keys no stage.
+
+        Raises
+        ------
+        ValueError (settings.ProfileError)
+            The record names another spec; the message says how to pretrain this one.
+        """
+        path = self.trunk_location(source)
+        record_path = path.with_suffix(".json")
+        if "spec" in self.trunks and path.is_file() and record_path.is_file():
+            from .models.vgg import TrunkSpec
+
+            try:
+                recorded = json.loads(record_path.read_text()).get("spec")
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise settings.ProfileError(f"{record_path}: not a trunk record ({error}); restore it "
+                                            f"(for the shipped trunks: git checkout {record_path})") from None
+            made, asked = (asdict(TrunkSpec(**spec)) for spec in (recorded or self.trunks["spec"], self.trunks["spec"]))
+            differ = [name for name in asked if made[name] != asked[name]]
+            if differ:
+                raise settings.ProfileError(
+                    f"{path}: pretrained with trunks.spec {_compact({k: made[k] for k in differ})} (its record "
+                    f"{record_path.name}), but the {self.name} profile asks for {_compact({k: asked[k] for k in differ})}; "
+                    f"pretrain it with this profile (python -m facelrp pretrain --profile {self.name} --source {source}) "
+                    "or set trunks.spec back")
+        return path
 
     def pretrain_settings(self, source: str) -> dict:
         """The stand-in pretraining settings for `source`: ``trunks.pretrain`` with the
@@ -120,6 +155,11 @@ def _project_root() -> Path:
         if (folder / "workflow" / "Snakefile").is_file():
             return folder
     return here
+
+
+def _compact(spec: dict) -> str:
+    """Spec fields as one line of a message: ``{width: 0.25, fc_width: 64}``."""
+    return "{" + ", ".join(f"{k}: {v}" for k, v in spec.items()) + "}"
 
 
 def _check_trunks(where: str, trunks: dict) -> None:

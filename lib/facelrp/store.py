@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import errno
 import json
+import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "save_npz", "load_npz", "save_json", "save_csv", "save_artifact", "process_alive",
-           "DiskFullError"]
+__all__ = ["atomic_write", "replaced_folder", "check_finite", "save_npz", "load_npz", "save_json", "save_csv", "save_artifact",
+           "process_alive", "DiskFullError"]
 
 
 class DiskFullError(OSError):
@@ -48,6 +50,50 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
                                 "any, is untouched); free some space or write elsewhere (FACELRP_RESULTS, --out)") from None
         raise
     return path
+
+
+@contextlib.contextmanager
+def replaced_folder(folder: str | os.PathLike):
+    """Write a folder of several files as one: yields a scratch folder beside `folder` to
+    write into; when the block ends without error, the scratch folder replaces `folder`
+    whole (the old one moved aside, then removed). On an error or an interruption the
+    scratch folder is removed and `folder` is as it was, so no mix of old and new files
+    survives. Two runs writing one folder each get their own scratch folder; the last to
+    finish wins, whole. Scratch folders of killed runs (``.<name>.<pid>.new``) are swept.
+
+    Raises
+    ------
+    OSError
+        `folder` could not be replaced after 100 tries (other runs keep replacing it).
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    for stale in folder.parent.glob(f".{folder.name}.*.new"):
+        pid = stale.name[len(folder.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    scratch = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.{os.getpid()}.", suffix=".new"))
+    try:
+        yield scratch
+        os.chmod(scratch, 0o777 & ~_umask())
+        for _ in range(100):
+            aside = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.{os.getpid()}.", suffix=".new"))
+            try:
+                try:
+                    folder.rename(aside / "old")
+                except FileNotFoundError:
+                    pass
+                try:
+                    scratch.rename(folder)
+                    break
+                except OSError:  # another run's folder arrived between the two renames: again
+                    continue
+            finally:
+                shutil.rmtree(aside, ignore_errors=True)
+        else:
+            raise OSError(f"{folder}: could not replace it (other runs keep writing it); run one at a time")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _disk_full(error: BaseException) -> bool:
@@ -113,6 +159,19 @@ def load_npz(path: str | os.PathLike) -> dict:
                          "corrupt: delete it and rerun the pipeline (`make book`) to make it again") from None
 
 
+def check_finite(path: str | os.PathLike, arrays: dict, *, fix: str = "remake it (rerun the pipeline)") -> dict:
+    """`arrays` (name -> array), refused when one of their float arrays holds NaN or an
+    infinity: one line naming `path`, the array, how many values and the `fix`, so that a
+    non-finite result stops at the stage that reads it instead of turning into a plot of
+    nothing several stages on."""
+    for name, values in arrays.items():
+        values = np.asarray(values)
+        if values.dtype.kind in "fc" and not np.isfinite(values).all():
+            bad = int(values.size - np.isfinite(values).sum())
+            raise ValueError(f"{path}: {name} holds {bad} non-finite value(s) (NaN or infinity) of {values.size}; {fix}")
+    return arrays
+
+
 def save_json(path: str | os.PathLike, record: dict) -> Path:
     """`record` as indented, key-sorted JSON, written atomically."""
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"
@@ -126,7 +185,9 @@ def save_csv(path: str | os.PathLike, frame, *, index: bool = False) -> Path:
 
 def save_artifact(path: str | os.PathLike, arrays: dict, record: dict) -> Path:
     """An ``.npz`` of `arrays` and its ``.json`` `record` beside it, each written atomically;
-    the record last, so its presence means the artifact is complete."""
+    the record last, so its presence means the artifact is complete: an old record is
+    removed first, so it never vouches for new data whose record could not be written."""
+    Path(path).with_suffix(".json").unlink(missing_ok=True)
     path = save_npz(path, **arrays)
     save_json(path.with_suffix(".json"), record)
     return path

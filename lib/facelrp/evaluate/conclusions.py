@@ -100,7 +100,7 @@ def _observers(results):
     table = pd.read_csv(trials)
     if not choices.is_file() or not len(table):
         return None
-    return rank2.observer_summary(rank2.score_choices(rank2.read_choices(choices), table))
+    return rank2.observer_summary(rank2.score_choices(rank2.read_choices(choices), table, path=choices))
 
 
 def _accuracy_rows(accuracy: pd.DataFrame, comparison: pd.DataFrame) -> list[dict]:

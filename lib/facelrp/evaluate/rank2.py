@@ -163,11 +163,13 @@ def read_choices(path: str | os.PathLike) -> pd.DataFrame:
     return table
 
 
-def score_choices(choices: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+def score_choices(choices: pd.DataFrame, trials: pd.DataFrame, *, path: str | os.PathLike | None = None) -> pd.DataFrame:
     """Mark each observer choice as picking the VGGFace-side face (``vggface_side``).
 
     Choices whose target and options do not match a trial of `trials` raise a
-    `DatasetError`: the observer saw a pair that is not in this run's trial list.
+    `DatasetError`: the observer saw a pair that is not in this run's trial list. With the
+    `path` the choices were read from (`read_choices`, rows in file order) the message
+    names the file and the row.
     """
     merged = choices.merge(trials, on="target", how="left")
     expected = np.array([
@@ -177,9 +179,12 @@ def score_choices(choices: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     if not expected.all():
         k = int(np.flatnonzero(~expected)[0])
         r = merged.iloc[k]
+        where = f"{path}, row {k + 2}: " if path is not None else ""
+        pair = ("is not a target of this run's trial list" if pd.isna(r.imagenet_choice)
+                else f"options {r.option_a} and {r.option_b} are not this run's rank-2 pair for that target")
         raise DatasetError(
-            f"observer {r.observer!r}, target {r.target}: options {r.option_a} and {r.option_b} are not this run's "
-            "rank-2 pair for that target; were the choices made on another run's trial list?"
+            f"{where}observer {r.observer!r}, target {r.target}: {pair}; were the choices made on another run's "
+            "trial list? Run the observers on the trials.csv this run wrote"
         )
     merged["vggface_side"] = merged.chosen == merged.vggface_choice
     return merged

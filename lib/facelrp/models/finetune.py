@@ -305,32 +305,29 @@ def load_features(path, profile) -> np.ndarray:
         raise ValueError(f"{path}: features of layer {layer}, but profile {profile.name} fine-tunes on {expected} "
                          f"(finetune.frozen: {profile.finetune.get('frozen', 'trunk')}); remake it with "
                          f"`python -m facelrp features --profile {profile.name} ...` or rerun the pipeline")
-    return arrays["features"]
+    return store.check_finite(path, {"features": arrays["features"]}, fix=(
+        f"remake it with `python -m facelrp features --profile {profile.name} ...` or rerun the pipeline"))["features"]
 
 
 def save_run(directory, model, arrays: dict, record: dict) -> None:
-    """Write one model's artifacts: ``model.h5``, ``arrays.npz`` and ``record.json``.
-
-    Each file is written atomically; ``record.json`` last, so its presence means the
-    run is complete.
+    """Write one model's artifacts: ``model.h5``, ``arrays.npz`` and ``record.json``, as one
+    folder (`facelrp.store.replaced_folder`): a failure leaves the old folder whole, so an
+    old record never vouches for a new model. ``record.json`` is written last, so its
+    presence means the run is complete.
     """
-    import os
-    import tempfile
     import warnings
     from pathlib import Path
 
     from .. import store
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".model-") as scratch:
-        tmp = Path(scratch) / "model.h5"
+    store.check_finite(Path(directory) / "arrays.npz", arrays, fix="the model's training or its maps failed: see its "
+                       "notebook (results/<profile>/book/models/); nothing was written")
+    with store.replaced_folder(Path(directory)) as scratch:
         with warnings.catch_warnings():  # .h5 on purpose: see vgg.save_trunk
             warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
-            model.save(tmp, include_optimizer=False)
-        os.replace(tmp, directory / "model.h5")
-    store.save_npz(directory / "arrays.npz", **arrays)
-    store.save_json(directory / "record.json", record)
+            model.save(scratch / "model.h5", include_optimizer=False)
+        store.save_npz(scratch / "arrays.npz", **arrays)
+        store.save_json(scratch / "record.json", record)
 
 
 def load_run(directory) -> tuple[dict, dict]:
@@ -341,7 +338,18 @@ def load_run(directory) -> tuple[dict, dict]:
     from .. import store
 
     directory = Path(directory)
-    return store.load_npz(directory / "arrays.npz"), json.loads((directory / "record.json").read_text())
+    if not (directory / "record.json").is_file():
+        raise FileNotFoundError(f"{directory}: no record.json, so the model's run is not complete; run the pipeline "
+                                "(`make book`) to make it")
+    record = json.loads((directory / "record.json").read_text())
+    arrays = store.check_finite(directory / "arrays.npz", store.load_npz(directory / "arrays.npz"),
+                                fix=f"remove {directory} and rerun the pipeline (`make book`) to make it again")
+    n = record.get("n_maps")
+    shapes = {name: arrays[name].shape for name in ("maps", "classes", "logits") if name in arrays}
+    if n is not None and any(shape[0] != n for shape in shapes.values()):
+        raise ValueError(f"{directory / 'arrays.npz'}: shapes {shapes}, but its record says {n} maps; the two are "
+                         f"of different runs: remove {directory} and rerun the pipeline (`make book`)")
+    return arrays, record
 
 
 def load_runs(profile, keys: list[ModelKey] | None = None) -> dict[ModelKey, tuple[dict, dict]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,12 @@ __all__ = ["run", "summary"]
 def run(profile, *, faces: str | os.PathLike | None = None, out: str | os.PathLike | None = None) -> dict:
     """Write ``sides.csv``, ``trials.csv``, ``trial-images/face-<identity>.png``,
     ``choices.csv`` (when there are observers) and ``record.json`` into `out` (default:
-    `Results.rank2`). Returns the record."""
+    `Results.rank2`). Returns the record.
+
+    Every input is read and checked first (an observers file against this run's trial
+    list as well), then the folder is written as one (`facelrp.store.replaced_folder`):
+    a failure leaves the old folder whole, never old and new files side by side.
+    """
     results = Results(profile)
     faces = Path(faces) if faces is not None else results.faces
     out = Path(out) if out is not None else results.rank2
@@ -40,32 +44,35 @@ def run(profile, *, faces: str | os.PathLike | None = None, out: str | os.PathLi
     if setting["source"] == "simulated" and front.identity_params is None:
         raise StageError(f"{faces}: simulated observers need the faces' parameters (a synthetic set); "
                          "set the profile's observers to 'source: file'")
-    out.mkdir(parents=True, exist_ok=True)
-    store.save_csv(out / "sides.csv", sides["imagenet"].join(sides["vggface"], lsuffix="_imagenet", rsuffix="_vggface"),
-                   index=True)
     trials = rank2.trial_list(sides["imagenet"], sides["vggface"])
-    _write_trial_images(out / "trial-images", front, sorted(set(trials.to_numpy().ravel())))
-    store.save_csv(out / "trials.csv", trials)
     inputs = {"faces": faces, **{f"logits_{key.name}": results.model(key.name) / "arrays.npz" for key in keys}}
+    choices = None
     if setting["source"] == "simulated":
-        simulated = rank2.simulate_observers(
+        choices = rank2.simulate_observers(
             front.identity_params, trials, n_observers=setting["n"], internal_weight=setting["internal_weight"],
             weight_sd=setting["weight_sd"], noise=setting["noise"], seed=setting["seed"],
         )
-        store.save_csv(out / "choices.csv", simulated)
         observers = "simulated"
     elif Path(setting["file"]).is_file():
-        rank2.read_choices(setting["file"])  # fail here, naming the file and row, rather than in the book
-        shutil.copyfile(setting["file"], out / "choices.csv")
+        # fail here, naming the file and row, rather than in the book
+        rank2.score_choices(rank2.read_choices(setting["file"]), trials, path=setting["file"])
         inputs["observers"] = setting["file"]
         observers = f"read from {setting['file']}"
     else:  # no observers yet: the book shows the trial list to run them on
-        (out / "choices.csv").unlink(missing_ok=True)
         observers = f"none yet: no file at {setting['file']}; run the experiment on {out / 'trials.csv'}"
     record = {"profile": profile.name, "n_trials": len(trials), "observers": observers,
               "provenance": provenance(profile, "rank2", settings={"observers": setting}, seed=setting.get("seed"),
                                        inputs=inputs)}
-    store.save_json(out / "record.json", record)
+    with store.replaced_folder(out) as scratch:
+        store.save_csv(scratch / "sides.csv",
+                       sides["imagenet"].join(sides["vggface"], lsuffix="_imagenet", rsuffix="_vggface"), index=True)
+        _write_trial_images(scratch / "trial-images", front, sorted(set(trials.to_numpy().ravel())))
+        store.save_csv(scratch / "trials.csv", trials)
+        if choices is not None:
+            store.save_csv(scratch / "choices.csv", choices)
+        elif "observers" in inputs:
+            shutil.copyfile(setting["file"], scratch / "choices.csv")
+        store.save_json(scratch / "record.json", record)
     return record
 
 
@@ -75,31 +82,10 @@ def summary(record: dict) -> str:
 
 
 def _write_trial_images(folder: Path, front: datasets.FaceDataset, identities: list) -> None:
-    """The trial faces as PNGs in `folder`, replaced as a whole: written into a scratch
-    folder of this run's own, then swapped in (the old folder moved aside first, and the
-    swap tried again if another run's folder landed in between), so two runs never write
-    into one folder and a reader never sees a half-written one."""
+    """The trial faces as PNGs in `folder` (a new folder of `run`'s scratch folder)."""
     from PIL import Image
 
-    scratch = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".trial-images-"))
-    try:
-        for identity in identities:
-            index = int(np.flatnonzero(front.identity == identity)[0])
-            Image.fromarray(front.images[index]).save(scratch / f"face-{identity:03d}.png")
-        for _ in range(100):
-            aside = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".trial-images-old-"))
-            try:
-                folder.rename(aside / "old")
-            except FileNotFoundError:
-                pass
-            try:
-                scratch.rename(folder)
-                break
-            except OSError:  # another run's folder arrived between the two renames: again
-                continue
-            finally:
-                shutil.rmtree(aside, ignore_errors=True)
-        else:
-            raise StageError(f"{folder}: could not replace it (other runs keep writing it); run rank2 once at a time")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    folder.mkdir()
+    for identity in identities:
+        index = int(np.flatnonzero(front.identity == identity)[0])
+        Image.fromarray(front.images[index]).save(folder / f"face-{identity:03d}.png")
