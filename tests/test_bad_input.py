@@ -265,7 +265,8 @@ def test_the_other_sources_trunk_in_its_place_is_refused(edited_profile, tmp_pat
         vgg.profile_trunk(profile, "imagenet")
 
 
-def test_a_trunk_pretrained_with_another_spec_is_refused_but_can_be_pretrained_over(edited_profile, tmp_path, tiny_trunk):
+def test_a_trunk_pretrained_with_another_spec_is_refused_but_can_be_pretrained_over(edited_profile, tmp_path, tiny_trunk,
+                                                                                      monkeypatch):
     folder = tmp_path / "trunks"
     vgg.save_trunk(tiny_trunk, folder / "x-imagenet.h5", {"source": "imagenet", "spec": vgg.spec_dict(TINY)})
     profile = load_profile("x", edited_profile({"trunks.folder": str(folder)}))
@@ -277,6 +278,15 @@ def test_a_trunk_pretrained_with_another_spec_is_refused_but_can_be_pretrained_o
         vgg.profile_trunk(profile, "imagenet")
     # the graph and pretraining still name the file, so the pipeline can make it again
     assert Results(profile).trunk("imagenet") == folder / "x-imagenet.h5"
+    import facelrp.__main__ as cli
+    from facelrp.stages import pretrain
+
+    asked = {}
+    monkeypatch.setenv("FACELRP_PROFILES", str(edited_profile({"trunks.folder": str(folder)})))
+    monkeypatch.setattr(pretrain, "run", lambda profile, **options: asked.update(options) or {})
+    monkeypatch.setattr(pretrain, "summary", lambda record: "pretrained")
+    assert cli.main(["pretrain", "--profile", "x", "--source", "imagenet"]) == 0
+    assert asked["out"] == folder / "x-imagenet.h5"
     same = load_profile("x", edited_profile({"trunks.folder": str(folder), "trunks.spec": vgg.spec_dict(TINY)}))
     assert vgg.profile_trunk(same, "imagenet")[1]["spec"] == vgg.spec_dict(TINY)
 

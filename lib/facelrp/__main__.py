@@ -33,8 +33,11 @@ def _stage(args) -> str:
             raise IsADirectoryError(f"--out {args.out}: a folder is there; name the file to write "
                                     f"(e.g. {Path(args.out) / 'out.npz'})")
         check_writable(Path(args.out) if args.stage == "rank2" else Path(args.out).parent)
+    elif args.stage == "pretrain":  # the trunk to make: where it goes, whatever spec the file there has now
+        options["out"] = profile.trunk_location(args.source)
+        check_writable(options["out"].parent)
     else:
-        check_writable(profile.trunk_location(args.source).parent if args.stage == "pretrain" else Results(profile).root)
+        check_writable(Results(profile).root)
     return module.summary(module.run(profile, **options))
 
 

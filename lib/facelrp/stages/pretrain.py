@@ -70,7 +70,7 @@ def run(profile, source: str, *, out: str | os.PathLike | None = None, threads: 
     spec = vgg.TrunkSpec(**profile.trunks["spec"])
     settings = profile.pretrain_settings(source)
     images, labels, description = corpus(profile, source, progress=progress)
-    out = Path(out) if out is not None else profile.trunk_location(source)
+    out = Path(out) if out is not None else profile.trunk_path(source)
     checkpoint = out.with_name(out.stem + ".partial")
     if (checkpoint / "state.json").is_file():
         print(f"resuming from {checkpoint}", file=sys.stderr)
