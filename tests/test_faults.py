@@ -147,6 +147,19 @@ def test_a_folder_write_that_fails_leaves_the_old_folder_whole_and_a_dead_runs_s
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["rank2", live.name])
 
 
+@pytest.mark.parametrize("kind", ["npz", "csv"])
+def test_an_artifacts_old_record_never_vouches_for_new_data_whose_record_failed(tmp_path, kind):
+    import pandas as pd
+
+    path = tmp_path / f"out.{kind}"
+    save = ((lambda value, record: store.save_artifact(path, {"x": np.full(3, value)}, record)) if kind == "npz" else
+            (lambda value, record: store.save_table(path, pd.DataFrame({"x": [value]}), record)))
+    save(1.0, {"run": 1})
+    with pytest.raises(TypeError):
+        save(2.0, {"run": object()})  # the new data is written, its record is not
+    assert not path.with_suffix(".json").exists()  # so nothing says the new data is whole
+
+
 class _Model:
     """Stands in for a Keras model: `save` writes its text."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "replaced_folder", "check_finite", "save_npz", "load_npz", "save_json", "save_csv", "save_artifact",
+__all__ = ["atomic_write", "replaced_folder", "check_finite", "save_npz", "load_npz", "save_json", "save_csv", "save_artifact", "save_table",
            "process_alive", "DiskFullError"]
 
 
@@ -189,5 +189,14 @@ def save_artifact(path: str | os.PathLike, arrays: dict, record: dict) -> Path:
     removed first, so it never vouches for new data whose record could not be written."""
     Path(path).with_suffix(".json").unlink(missing_ok=True)
     path = save_npz(path, **arrays)
+    save_json(path.with_suffix(".json"), record)
+    return path
+
+
+def save_table(path: str | os.PathLike, frame, record: dict) -> Path:
+    """A ``.csv`` of `frame` and its ``.json`` `record`, as `save_artifact` writes an
+    ``.npz``: the old record removed first, the new one written last."""
+    Path(path).with_suffix(".json").unlink(missing_ok=True)
+    path = save_csv(path, frame)
     save_json(path.with_suffix(".json"), record)
     return path

@@ -36,8 +36,7 @@ def run(profile, source: str, *, faces: str | os.PathLike | None = None, out: st
               "provenance": provenance(profile, "depth-probes", settings={"finetune": profile.finetune},
                                        parameters={"source": source, "layers": list(probing.DEPTH_LAYERS)},
                                        inputs={"faces": faces, **results.trunk_inputs(source)})}
-    store.save_csv(out, table)
-    store.save_json(Results.record(out), record)
+    store.save_table(out, table, record)  # the record last: its presence means the table is whole
     return record
 
 
