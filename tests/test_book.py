@@ -785,7 +785,7 @@ def test_summary_page_puts_every_paper_statistic_beside_this_run(smoke_book):
     assert table.count("Fig. 6,") == 20  # 4 destination types x 5 claims
     assert table.count("ΔAUC = ") == 4 + 16 and table.count("partial η² = ") == 4
     others = html[html.index("The masking verdicts again"):]
-    assert ">ROAD<" in others and ">blur<" in others and ">gradient x input<" in others
+    assert ">ROAD<" in others and ">blur<" in others and ">gradient × input<" in others
 
 
 def test_the_summary_says_contradicted_when_planted_results_contradict_the_paper(smoke_book, tmp_path, monkeypatch):

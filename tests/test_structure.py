@@ -76,3 +76,30 @@ def test_only_the_command_line_and_the_stages_import_the_stages():
     graph = _graph()
     users = {m for m, imports in graph.items() if any(i.startswith("facelrp.stages") for i in imports)}
     assert users <= {"facelrp.__main__"} | {m for m in graph if m.startswith("facelrp.stages")}
+
+
+def test_the_compared_methods_and_fills_are_declared_once_and_everything_iterates_them(tmp_path):
+    from facelrp import pipeline
+    from facelrp.artifacts import Results
+    from facelrp.evaluate import conclusions
+    from facelrp.explain import relevance
+    from facelrp.profiles import load_profile
+
+    assert all(name in relevance.METHODS or name == relevance.RANDOM for name in pipeline.METHODS)
+    assert [m.name for m in pipeline.METHODS.values() if m.floor] == [relevance.RANDOM]
+    labels = [pipeline.PAPER_METHOD.label, *(m.label for m in pipeline.METHODS.values()),
+              *(f.label for f in (pipeline.PAPER_FILL, *pipeline.FILLS.values()))]
+    assert len(set(labels)) == len(labels)  # one column each in the summary and robustness tables
+    profile = load_profile("smoke")
+    results = Results(profile, tmp_path)
+    jobs = {job.name for job in pipeline.cached_jobs(profile, results)}
+    robust = set(pipeline.pages(profile, results)["robust"].reads)
+    for name in pipeline.METHODS:
+        assert {f"maps-{name}", f"masking-method-{name}"} <= jobs
+        assert results.masking(f"method-{name}") in robust
+    for name in pipeline.FILLS:
+        assert f"masking-{name}" in jobs and results.masking(name) in robust
+    # the summary: every compared method but the floor, every fill in the paper's order, the floor beside
+    assert set(conclusions.RUNS.values()) >= {f"method-{m.name}" for m in pipeline.METHODS.values() if not m.floor}
+    assert conclusions.RANDOM_MAPS == pipeline.METHODS[relevance.RANDOM].label
+    assert conclusions.RANDOM_MAPS_RUN == f"method-{relevance.RANDOM}"

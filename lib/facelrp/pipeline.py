@@ -22,29 +22,83 @@ from .profiles import TRUNK_SOURCES
 #: Snakefile need not import TensorFlow's modules to know it).
 READING = "frozen-trunk"
 
-__all__ = ["VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs",
+__all__ = ["Method", "Fill", "PAPER_METHOD", "METHODS", "PAPER_FILL", "FILLS", "VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs",
            "LEFT_OUT_READERS", "Page", "pages", "SUMMARY_RUNS", "RANDOM_MAPS_RUN", "SUMMARY_MASKING"]
 
-# The same curves with other fills and orders (the robustness chapter): ROAD's noisy
-# linear imputation and a blur in place of the mean colour, and least-relevant-first.
-VARIANTS = {
-    "road": "--imputation road",
-    "road-lerf": "--imputation road --lerf",
-    "blur": "--imputation blur",
-    "constant-lerf": "--lerf",
-}
+@dataclass(frozen=True)
+class Method:
+    """An attribution method the robustness chapter compares with the paper's composite:
+    every model's maps with it (``method_maps``), masked like the paper's
+    (``masking_method``), shown and judged under `label`.
 
-# Rule sensitivity (the robustness chapter): every model's maps with other attribution
-# methods iNNvestigate offers, and a floor of random maps; each masked like the paper's.
-METHOD_VARIANTS = ["epsilon", "composite_b", "gradient_x_input", "random"]
+    name : a key of `facelrp.explain.relevance.METHODS` (what iNNvestigate runs), or
+        `facelrp.explain.relevance.RANDOM`
+    label : how the book names it (tables, figures, the summary's columns)
+    floor : the random maps: the floor the others are read against, judged without the
+        "reproduced" gate
+    """
+
+    name: str
+    label: str
+    floor: bool = False
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A masking variant of the robustness chapter: the paper's curves with another fill or
+    order (``masking_variant``), under `label`.
+
+    name : its `facelrp.artifacts.Results.masking` variant (``road``, ``road-lerf`` ...)
+    fill : the fill's name in the book (``ROAD``: noisy linear imputation, ``blur``, ``mean
+        colour``: the paper's)
+    lerf : least relevant pixels first (the paper removes the most relevant first)
+    flags : the masking command's options that make it
+    """
+
+    name: str
+    fill: str
+    lerf: bool
+    flags: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.fill}, least relevant first" if self.lerf else self.fill
+
+
+#: The paper's method, beside the compared ones (`METHODS`).
+PAPER_METHOD = Method("composite", "composite (paper)")
+#: Rule sensitivity (the robustness chapter): the methods compared with the composite, each
+#: masked like the paper's maps, and a floor of random maps. The one declaration: the
+#: Snakefile's wildcards, the cache's jobs, the digests, the pages and the workload count
+#: iterate it.
+METHODS = {m.name: m for m in (
+    Method("epsilon", "LRP-ε"),
+    Method("composite_b", "preset B"),
+    Method("gradient_x_input", "gradient × input"),
+    Method("random", "random maps", floor=True),
+)}
+#: The compared methods' names, in order.
+METHOD_VARIANTS = tuple(METHODS)
+
+#: The same curves with other fills and orders (the robustness chapter): ROAD's noisy
+#: linear imputation and a blur in place of the mean colour, and least-relevant-first.
+PAPER_FILL = Fill("", "mean colour", False, "")
+FILLS = {f.name: f for f in (
+    Fill("blur", "blur", False, "--imputation blur"),
+    Fill("road", "ROAD", False, "--imputation road"),
+    Fill("road-lerf", "ROAD", True, "--imputation road --lerf"),
+    Fill("constant-lerf", "mean colour", True, "--lerf"),
+)}
+#: variant -> the masking command's options (the Snakefile's masking_variant rule)
+VARIANTS = {name: fill.flags for name, fill in FILLS.items()}
 
 #: The masking runs whose verdicts the summary chapter shows (`facelrp.evaluate.conclusions`):
 #: label -> `facelrp.artifacts.Results.masking` variant (None: the paper's run), then the
 #: random maps' run whose verdict it shows beside each claim.
-SUMMARY_RUNS = {"mean colour": None, "frozen: trunk": READING, "blur": "blur", "ROAD": "road",
-                "LRP-epsilon": "method-epsilon", "preset B": "method-composite_b",
-                "gradient x input": "method-gradient_x_input"}
-RANDOM_MAPS_RUN = "method-random"
+SUMMARY_RUNS = {PAPER_FILL.label: None, "frozen: trunk": READING,
+                **{f.label: f.name for f in FILLS.values() if not f.lerf},
+                **{m.label: f"method-{m.name}" for m in METHODS.values() if not m.floor}}
+RANDOM_MAPS_RUN = next(f"method-{m.name}" for m in METHODS.values() if m.floor)
 #: The masking runs the summary reads, each once, in order (its page's declared inputs).
 SUMMARY_MASKING = tuple(dict.fromkeys([*SUMMARY_RUNS.values(), RANDOM_MAPS_RUN]))
 
