@@ -562,3 +562,15 @@ def test_a_killed_restores_temporaries_are_swept_and_a_live_ones_kept(smoke_cach
     restored = cache.restore(c.profile, c.results, "masking")
     assert len(restored) == len(entry.files) and not dead.exists() and live.exists()
     assert not [p for p in target.parent.glob(f".*restore-{os.getpid()}")]
+
+
+def test_the_inputs_of_one_stage_not_made_here_are_told_in_one_line():
+    why = [f"its input r/models/m{k}/arrays.npz (model) is not made here yet, so whether it would be the same bytes is "
+           "not known: `make pipeline` makes such inputs first, then checks the entry again" for k in range(40)]
+    why += ["its input r/faces.npz (render-faces) is made otherwise here, or by other code or settings than this "
+            "checkout's", "the code of stage masking changed", "the code of stage masking changed"]
+    assert cache._grouped(why) == [
+        "its 40 inputs of stage model (such as r/models/m0/arrays.npz) are not made here yet, so whether they would be "
+        "the same bytes is not known: `make pipeline` makes such inputs first, then checks the entry again",
+        "its input r/faces.npz (render-faces) is made otherwise here, or by other code or settings than this checkout's",
+        "the code of stage masking changed"]

@@ -32,6 +32,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -233,6 +234,34 @@ def _still_made(child: dict, profile, why: list | None, located) -> bool:
     return False
 
 
+_INPUT_REASON = re.compile(r"^its input (?P<path>\S+) \((?P<stage>[\w-]+)\) is (?P<kind>not made here yet|made otherwise here)")
+
+
+def _grouped(why: list[str]) -> list[str]:
+    """The reasons `why`, each once, sorted, the inputs of one stage that are not made here
+    (or made otherwise) said in one line with their count and an example, not one line each
+    (the masking curves read 40 model files)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    lines = []
+    for line in sorted(set(why)):
+        found = _INPUT_REASON.match(line)
+        if found:
+            groups.setdefault((found["stage"], found["kind"]), []).append(found["path"])
+        else:
+            lines.append(line)
+    for (stage, kind), paths in groups.items():
+        if len(paths) == 1:
+            lines.append(next(line for line in set(why) if line.startswith(f"its input {paths[0]} ({stage}) is {kind}")))
+        elif kind == "not made here yet":
+            lines.append(f"its {len(paths)} inputs of stage {stage} (such as {paths[0]}) are not made here yet, so whether "
+                         "they would be the same bytes is not known: `make pipeline` makes such inputs first, then checks "
+                         "the entry again")
+        else:
+            lines.append(f"its {len(paths)} inputs of stage {stage} (such as {paths[0]}) are made otherwise here, or by "
+                         "other code or settings than this checkout's")
+    return sorted(lines)
+
+
 def _made_now(path: Path, profile) -> bool:
     """Whether the file at `path`, made by a stage, was made by this checkout's code with
     this profile's settings, from inputs that were so too."""
@@ -401,7 +430,7 @@ def store(profile, results: Results, jobs: list[str] | None = None, *, progress=
         if lineage_key(nodes[job.name], profile, now=True, why=why, located=_as_recorded) != lineage_key(nodes[job.name],
                                                                                                          profile):
             raise CacheError(f"{job.record}: made by other code or settings than this checkout's "
-                             f"({'; '.join(sorted(set(why))) or 'an input stage changed'}), so job {job.name} cannot be "
+                             f"({'; '.join(_grouped(why)) or 'an input stage changed'}), so job {job.name} cannot be "
                              f"stored; rerun it (`make pipeline PROFILE={profile.name}` after removing its outputs)")
     for job in (progress(wanted) if progress else wanted):
         node = nodes[job.name]
@@ -521,7 +550,7 @@ def refresh(profile, results: Results) -> tuple[list[str], dict[str, str]]:
         made_in = entry.made.get("results", "")
         located, why = _located(results, made_in), []
         if lineage_key(entry.lineage, profile, now=True, why=why, located=located) != entry.key:
-            left[name] = "; ".join(sorted(set(why))) or "its key is not its lineage's"
+            left[name] = "; ".join(_grouped(why)) or "its key is not its lineage's"
             continue
         def rebased(p, made_in=made_in):
             return made_in + p[len(here_root):] if p.startswith(here_root + "/") else p
@@ -584,7 +613,7 @@ def status(profile, results: Results) -> dict[str, list[str]]:
         if current != entry.key:
             changed = [f"profile section {name!r} changed" for name, value in entry.sections.items()
                        if _canon(getattr(profile, name)) != _canon(value)]
-            found[job.name] = sorted(set(why + changed)) or ["settings of an input stage changed"]
+            found[job.name] = _grouped(why + changed) or ["settings of an input stage changed"]
         else:  # the files too: a byte changed in the cache makes the entry unusable, not "restored"
             problem = _files_problem(manifest, entry, profile)
             found[job.name] = [problem] if problem else []
