@@ -22,8 +22,9 @@ from .profiles import TRUNK_SOURCES
 #: Snakefile need not import TensorFlow's modules to know it).
 READING = "frozen-trunk"
 
-__all__ = ["Method", "Fill", "PAPER_METHOD", "METHODS", "PAPER_FILL", "FILLS", "VARIANTS", "METHOD_VARIANTS", "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs",
-           "LEFT_OUT_READERS", "Page", "pages", "SUMMARY_RUNS", "RANDOM_MAPS_RUN", "SUMMARY_MASKING"]
+__all__ = ["Method", "Fill", "PAPER_METHOD", "METHODS", "PAPER_FILL", "FILLS", "VARIANTS", "METHOD_VARIANTS",
+           "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs", "LEFT_OUT_READERS", "Page",
+           "pages", "SUMMARY_RUNS", "RANDOM_MAPS_RUN", "SUMMARY_MASKING"]
 
 @dataclass(frozen=True)
 class Method:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "replaced_folder", "check_finite", "save_npz", "load_npz", "save_json", "save_csv", "save_artifact", "save_table",
-           "process_alive", "DiskFullError"]
+__all__ = ["atomic_write", "replaced_folder", "check_finite", "save_npz", "load_npz", "save_json", "save_csv",
+           "save_artifact", "save_table", "process_alive", "DiskFullError"]
 
 
 class DiskFullError(OSError):
