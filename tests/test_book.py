@@ -368,12 +368,16 @@ def test_verify_finds_the_fresh_run_equal_to_its_cache_and_names_a_difference(us
     # and verify fails naming it (its verdict may stay "not testable here": the smoke masks
     # fail the validity gate)
     row = "Fig. 5, identity: VGGFace-pretrained models more tolerant (higher AUC)"
+    within = [int(n) for n in re.search(r"(\d+) of (\d+) statistics within", run.stdout).groups()]
+    assert within[0] == within[1]  # the curves moved by 1e-3: every statistic within the cache's interval
     arrays["accuracy"][:, slice(5, 10)] += 0.5
     np.savez_compressed(curves, **arrays)
     run = subprocess.run([sys.executable, "-m", "facelrp", "cache-verify", "--profile", "smoke", "--results", str(fresh)],
                          capture_output=True, text=True, env=env)
     assert run.returncode == 1 and "cache-verify: not reproduced" in run.stderr
     assert re.search(r"^  x " + re.escape(row), run.stdout, re.M), run.stdout[:3000]
+    moved = [int(n) for n in re.search(r"(\d+) of (\d+) statistics within", run.stderr).groups()]
+    assert moved[1] == within[1] and moved[0] < within[0]  # and the count of statistics within says so
 
 
 def test_restore_checks_every_file_and_the_live_inputs_it_was_made_from(use_smoke_cache, tmp_path):
