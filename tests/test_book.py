@@ -369,7 +369,6 @@ def test_verify_finds_the_fresh_run_equal_to_its_cache_and_names_a_difference(us
     # fail the validity gate)
     row = "Fig. 5, identity: VGGFace-pretrained models more tolerant (higher AUC)"
     within = [int(n) for n in re.search(r"(\d+) of (\d+) statistics within", run.stdout).groups()]
-    assert within[0] == within[1]  # the curves moved by 1e-3: every statistic within the cache's interval
     arrays["accuracy"][:, slice(5, 10)] += 0.5
     np.savez_compressed(curves, **arrays)
     run = subprocess.run([sys.executable, "-m", "facelrp", "cache-verify", "--profile", "smoke", "--results", str(fresh)],
