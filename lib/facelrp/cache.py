@@ -241,17 +241,18 @@ def _grouped(why: list[str]) -> list[str]:
     """The reasons `why`, each once, sorted, the inputs of one stage that are not made here
     (or made otherwise) said in one line with their count and an example, not one line each
     (the masking curves read 40 model files)."""
-    groups: dict[tuple[str, str], list[str]] = {}
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     lines = []
     for line in sorted(set(why)):
         found = _INPUT_REASON.match(line)
         if found:
-            groups.setdefault((found["stage"], found["kind"]), []).append(found["path"])
+            groups.setdefault((found["stage"], found["kind"]), []).append((found["path"], line))
         else:
             lines.append(line)
-    for (stage, kind), paths in groups.items():
-        if len(paths) == 1:
-            lines.append(next(line for line in set(why) if line.startswith(f"its input {paths[0]} ({stage}) is {kind}")))
+    for (stage, kind), found in groups.items():
+        paths = [path for path, _ in found]
+        if len(found) == 1:
+            lines.append(found[0][1])
         elif kind == "not made here yet":
             lines.append(f"its {len(paths)} inputs of stage {stage} (such as {paths[0]}) are not made here yet, so whether "
                          "they would be the same bytes is not known: `make pipeline` makes such inputs first, then checks "

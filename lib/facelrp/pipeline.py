@@ -22,7 +22,7 @@ from .profiles import TRUNK_SOURCES
 #: Snakefile need not import TensorFlow's modules to know it).
 READING = "frozen-trunk"
 
-__all__ = ["Method", "Fill", "PAPER_METHOD", "METHODS", "PAPER_FILL", "FILLS", "VARIANTS", "METHOD_VARIANTS",
+__all__ = ["Method", "Fill", "PAPER_METHOD", "METHODS", "FLOOR_METHOD", "PAPER_FILL", "FILLS", "VARIANTS", "METHOD_VARIANTS",
            "DIGESTS", "DIGEST_TABLES", "digest_files", "Job", "cached_jobs", "LEFT_OUT_READERS", "Page",
            "pages", "SUMMARY_RUNS", "RANDOM_MAPS_RUN", "SUMMARY_MASKING"]
 
@@ -80,6 +80,8 @@ METHODS = {m.name: m for m in (
 )}
 #: The compared methods' names, in order.
 METHOD_VARIANTS = tuple(METHODS)
+#: The floor among them: the random maps.
+FLOOR_METHOD = next(m for m in METHODS.values() if m.floor)
 
 #: The same curves with other fills and orders (the robustness chapter): ROAD's noisy
 #: linear imputation and a blur in place of the mean colour, and least-relevant-first.
@@ -99,7 +101,7 @@ VARIANTS = {name: fill.flags for name, fill in FILLS.items()}
 SUMMARY_RUNS = {PAPER_FILL.label: None, "frozen: trunk": READING,
                 **{f.label: f.name for f in FILLS.values() if not f.lerf},
                 **{m.label: f"method-{m.name}" for m in METHODS.values() if not m.floor}}
-RANDOM_MAPS_RUN = next(f"method-{m.name}" for m in METHODS.values() if m.floor)
+RANDOM_MAPS_RUN = f"method-{FLOOR_METHOD.name}"
 #: The masking runs the summary reads, each once, in order (its page's declared inputs).
 SUMMARY_MASKING = tuple(dict.fromkeys([*SUMMARY_RUNS.values(), RANDOM_MAPS_RUN]))
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
-import contextlib
 import os
 import shutil
 import tempfile
@@ -166,8 +166,9 @@ def check_finite(path: str | os.PathLike, arrays: dict, *, fix: str = "remake it
     nothing several stages on."""
     for name, values in arrays.items():
         values = np.asarray(values)
-        if values.dtype.kind in "fc" and not np.isfinite(values).all():
-            bad = int(values.size - np.isfinite(values).sum())
+        finite = np.isfinite(values) if values.dtype.kind in "fc" else None
+        if finite is not None and not finite.all():
+            bad = int(values.size - finite.sum())
             raise ValueError(f"{path}: {name} holds {bad} non-finite value(s) (NaN or infinity) of {values.size}; {fix}")
     return arrays
 

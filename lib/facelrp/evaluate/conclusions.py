@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..pipeline import METHODS, RANDOM_MAPS_RUN, READING, SUMMARY_RUNS
+from ..pipeline import FLOOR_METHOD, RANDOM_MAPS_RUN, READING, SUMMARY_RUNS
 from . import comparisons, floor, masking, rank2, summary, verdicts
 
 __all__ = ["MAIN", "RUNS", "RANDOM_MAPS", "RANDOM_MAPS_RUN", "NOT_SPECIFIC", "MARGIN_FACTORS", "Conclusions", "draw",
@@ -30,7 +30,7 @@ MAIN = "mean colour"
 RUNS = SUMMARY_RUNS
 #: The column of the summary table holding the verdict that random maps get (ungated), and
 #: the masking run it comes from (the robustness chapter's floor of maps that know nothing).
-RANDOM_MAPS = next(method.label for method in METHODS.values() if method.floor)
+RANDOM_MAPS = FLOOR_METHOD.label
 #: How a claim that random maps reproduce as well is marked in that column.
 NOT_SPECIFIC = "reproduced: not specific to relevance"
 #: The margins of the sensitivity table, as multiples of the profile's.
